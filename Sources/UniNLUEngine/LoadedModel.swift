@@ -1,0 +1,50 @@
+import Foundation
+import UniNLUCheckpoint
+import UniNLUCore
+import UniNLUCPU
+import UniNLUModels
+import UniNLUPipelines
+import UniNLUText
+
+// Loading a model directory into a ready pipeline: the one function the CLI, the server and the
+// tests all call.
+
+public struct LoadedModel: Sendable {
+    public let directory: ModelDirectory
+    public let backend: Backend
+    public let tokenizer: BertTokenizer
+    public let siameseUIE: SiameseUIEPipeline?
+
+    public var family: ModelFamily { directory.family }
+
+    public static func load(modelDirectory url: URL, backend: Backend = .auto, limits: InputLimits = InputLimits()) throws -> LoadedModel {
+        let directory = try ModelDirectory(url: url)
+        let resolved: Backend = .cpu  // the only backend of this build; `auto` resolves to it
+        switch directory.family {
+        case .siameseUIE:
+            let tokenizer = try loadTokenizer(directory)
+            let configuration = try directory.decodeConfig(BertConfiguration.self)
+            let store = TensorStore(try Checkpoint.open(modelDirectory: url))
+            let model = try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store)
+            let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CPUSiameseUIEForward(model: model), limits: limits)
+            return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
+        case .rexUniNLU:
+            throw EngineError.familyNotImplemented(.rexUniNLU)
+        }
+    }
+
+    /// The tokenizer the family uses: Rex adds its four prompt markers (ids 12800-12803 upstream).
+    public static func loadTokenizer(_ directory: ModelDirectory) throws -> BertTokenizer {
+        switch directory.family {
+        case .siameseUIE: return try BertTokenizer.load(modelDirectory: directory.url)
+        case .rexUniNLU:
+            return try BertTokenizer.load(modelDirectory: directory.url, addedTokens: ["[PREFIX]", "[TYPE]", "[CLASSIFY]", "[MULTICLASSIFY]"])
+        }
+    }
+
+    /// Runs one text + schema through the family's pipeline.
+    public func predict(text: String, schema: Schema, outputAllPrefix: Bool = false) async throws -> ExtractionResult {
+        guard let siameseUIE else { throw EngineError.familyNotImplemented(family) }
+        return try await siameseUIE.predict(text: text, schema: schema, options: SiameseUIEOptions(outputAllPrefix: outputAllPrefix))
+    }
+}

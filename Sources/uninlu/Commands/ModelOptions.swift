@@ -1,0 +1,47 @@
+import ArgumentParser
+import Foundation
+import UniNLUEngine
+import UniNLUPipelines
+
+// Options shared by the commands that load a model.
+
+struct ModelOptions: ParsableArguments {
+    @Option(name: .long, help: "Model directory as ModelScope ships it (config.json, vocab.txt, model.safetensors or pytorch_model.bin).")
+    var model: String
+
+    @Option(name: .long, help: "Compute backend: auto (best available) or cpu.")
+    var backend: Backend = .auto
+
+    func load(limits: InputLimits = InputLimits()) throws -> LoadedModel {
+        try LoadedModel.load(modelDirectory: URL(fileURLWithPath: model), backend: backend, limits: limits)
+    }
+}
+
+extension Backend: ExpressibleByArgument {}
+
+struct LimitOptions: ParsableArguments {
+    @Option(help: "Longest text accepted, in Unicode code points.")
+    var maxTextLength = InputLimits().maxTextLength
+    @Option(help: "Most labels in one schema, counting every level.")
+    var maxSchemaLabels = InputLimits().maxSchemaLabels
+    @Option(help: "Deepest schema nesting (a flat schema is 1).")
+    var maxSchemaDepth = InputLimits().maxSchemaDepth
+    @Option(help: "Longest label, in Unicode code points.")
+    var maxLabelLength = InputLimits().maxLabelLength
+
+    var limits: InputLimits {
+        var limits = InputLimits()
+        limits.maxTextLength = maxTextLength
+        limits.maxSchemaLabels = maxSchemaLabels
+        limits.maxSchemaDepth = maxSchemaDepth
+        limits.maxLabelLength = maxLabelLength
+        return limits
+    }
+
+    func validate() throws {
+        for (name, value) in [("max-text-length", maxTextLength), ("max-schema-labels", maxSchemaLabels),
+                              ("max-schema-depth", maxSchemaDepth), ("max-label-length", maxLabelLength)] where value <= 0 {
+            throw ValidationError("--\(name) must be positive")
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import ArgumentParser
+import Foundation
+import UniNLUCore
+import UniNLUEngine
+import UniNLUPipelines
+
+struct PredictCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "predict",
+        abstract: "Extract spans for a text and a schema; prints upstream JSON ({\"output\": [...]}).",
+        discussion: """
+            One text:   uninlu predict --model DIR --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间
+                        uninlu predict --model DIR --text "…" --schema '{"组织机构": {"创始人(人物)": null}}'
+            Many texts: uninlu predict --model DIR --input cases.jsonl   (one {"text", "schema"} per line, "-" = stdin;
+                        one {"output"} per line out, same order; a bad line prints {"error", "line"} and the exit code is 1)
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @Option(help: "The text to analyse.") var text: String?
+    @Option(help: "Comma-separated labels (a flat schema); surrounding spaces are trimmed.") var labels: String?
+    @Option(help: "Schema as JSON: an object (nested), a list of labels, or a JSON string of either.") var schema: String?
+    @Option(help: "JSON Lines input file, one {\"text\", \"schema\"} per line (schema may also be \"labels\"); - for stdin.")
+    var input: String?
+    @Flag(help: "Also output the non-leaf paths of nested schemas (upstream output_all_prefix).")
+    var outputAllPrefix = false
+    @OptionGroup var limitOptions: LimitOptions
+
+    func validate() throws {
+        if input != nil {
+            if text != nil || labels != nil || schema != nil {
+                throw ValidationError("--input cannot be combined with --text, --labels or --schema")
+            }
+        } else {
+            guard text != nil else { throw ValidationError("give --text (with --labels or --schema) or --input FILE.jsonl") }
+            if (labels == nil) == (schema == nil) { throw ValidationError("give exactly one of --labels and --schema") }
+        }
+    }
+
+    func run() async throws {
+        do {
+            let limits = limitOptions.limits
+            let schemaArgument = try parsedSchemaArgument()
+            let model = try modelOptions.load(limits: limits)
+            if let input {
+                var failures = 0
+                try await JSONLines.forEachLine(path: input) { lineNumber, parsed in
+                    do {
+                        let (text, schema) = try requestFields(try parsed.get())
+                        let result = try await model.predict(text: text, schema: schema, outputAllPrefix: outputAllPrefix)
+                        print(result.json.serialized())
+                    } catch {
+                        failures += 1
+                        let message = (error as? JSONLines.LineError)?.message ?? "\(error)"
+                        printError("line \(lineNumber): \(message)")
+                        print(JSONValue.object([("error", .string(message)), ("line", .number(Double(lineNumber)))]).serialized())
+                    }
+                }
+                if failures > 0 { throw ExitCode(1) }
+            } else if let text, let schemaArgument {
+                let result = try await model.predict(text: text, schema: schemaArgument, outputAllPrefix: outputAllPrefix)
+                print(result.json.serialized())
+            }
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            printError("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+
+    private func parsedSchemaArgument() throws -> Schema? {
+        if let labels {
+            let list = labels.split(separator: ",", omittingEmptySubsequences: false).map {
+                $0.trimmingCharacters(in: .whitespaces)
+            }
+            if list.contains(where: \.isEmpty) { throw CLIError("--labels has an empty label: \"\(labels)\"") }
+            return Schema(labels: list)
+        }
+        if let schema { return try Schema.parse(json: schema) }
+        return nil
+    }
+
+    private func requestFields(_ value: JSONValue) throws -> (String, Schema) {
+        guard case .object = value else { throw CLIError("each line must be a JSON object, found \(value.kindName)") }
+        guard let textValue = value["text"] else { throw CLIError("missing \"text\"") }
+        guard let text = textValue.stringValue else { throw CLIError("\"text\" must be a string, found \(textValue.kindName)") }
+        if let schema = value["schema"] { return (text, try Schema(json: schema)) }
+        if let labels = value["labels"] { return (text, try Schema(json: labels)) }
+        throw CLIError("missing \"schema\" (or \"labels\")")
+    }
+}
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}

@@ -1,0 +1,62 @@
+import Foundation
+
+// Runs the real `uninlu` binary built next to this test bundle and captures its output.
+
+struct CLIResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+enum CLI {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Fixtures")
+    static let siameseModel = fixtures.appendingPathComponent("siamese_uie/model").path
+
+    /// The binary sits in the same build products folder as the test runner.
+    static var binary: URL {
+        let candidates = [
+            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
+            Bundle.main.bundleURL, Bundle.main.bundleURL.deletingLastPathComponent(),
+        ]
+        for folder in candidates {
+            var dir = folder
+            for _ in 0..<4 {
+                let url = dir.appendingPathComponent("uninlu")
+                if FileManager.default.isExecutableFile(atPath: url.path) { return url }
+                dir = dir.deletingLastPathComponent()
+            }
+        }
+        return candidates[0].appendingPathComponent("uninlu")
+    }
+
+    static func run(_ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        let input = Pipe()
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        // Read both pipes before waiting so a large output cannot block the child.
+        let group = DispatchGroup()
+        var outData = Data(), errData = Data()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        errData = err.fileHandleForReading.readDataToEndOfFile()
+        group.wait()
+        process.waitUntilExit()
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                         stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    static func temporaryFile(_ contents: Data, suffix: String = ".jsonl") throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("uninlu-test-\(UUID().uuidString)\(suffix)")
+        try contents.write(to: url)
+        return url
+    }
+}
