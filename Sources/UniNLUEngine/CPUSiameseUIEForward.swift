@@ -23,15 +23,20 @@ final class CPUSiameseUIEForward: SiameseUIEForward {
         thread = ModelThread(label: "uninlu.cpu.siamese-uie", model: model)
     }
 
-    func encodeText(windows: [SiameseTextWindow]) async throws -> any SiameseTextCache {
-        let box = try await thread.run { model in SendableBox(value: try model.encodeText(windows: windows)) }
-        return CPUSiameseTextCache(box.value)
+    func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {
+        let box = try await thread.run { model in SendableBox(value: try model.encodeTexts(texts)) }
+        return box.value.map { CPUSiameseTextCache($0) }
     }
 
-    func pointerLogits(text: any SiameseTextCache, hints: [[Int32]]) async throws -> [[PointerLogits]] {
-        guard let cache = text as? CPUSiameseTextCache else {
-            throw ModelError.invalidInput("text cache from another engine")
+    func pointerLogits(_ jobs: [SiameseHintJob]) async throws -> [[[PointerLogits]]] {
+        var modelJobs: [(text: SiameseUIEModel<CPUKernels>.TextEncoding, hints: [[Int32]])] = []
+        for job in jobs {
+            guard let cache = job.text as? CPUSiameseTextCache else {
+                throw ModelError.invalidInput("a text cache from another engine was passed to the CPU engine")
+            }
+            modelJobs.append((cache.encoding, job.hints))
         }
-        return try await thread.run { model in try model.pointerLogits(text: cache.encoding, hints: hints) }
+        let box = SendableBox(value: modelJobs)
+        return try await thread.run { model in try model.pointerLogits(box.value) }
     }
 }

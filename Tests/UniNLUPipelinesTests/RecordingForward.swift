@@ -21,14 +21,16 @@ final class RecordingForward: SiameseUIEForward, @unchecked Sendable {
     var windows: [[SiameseTextWindow]] { lock.withLock { _windows } }
     var calls: [Call] { lock.withLock { _calls } }
 
-    func encodeText(windows: [SiameseTextWindow]) async throws -> any SiameseTextCache {
-        lock.withLock { _windows.append(windows) }
-        return try await inner.encodeText(windows: windows)
+    func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {
+        lock.withLock { _windows += texts }
+        return try await inner.encodeTexts(texts)
     }
 
-    func pointerLogits(text: any SiameseTextCache, hints: [[Int32]]) async throws -> [[PointerLogits]] {
-        let logits = try await inner.pointerLogits(text: text, hints: hints)
-        lock.withLock { _calls.append(Call(hints: hints, logits: logits)) }
+    func pointerLogits(_ jobs: [SiameseHintJob]) async throws -> [[[PointerLogits]]] {
+        let logits = try await inner.pointerLogits(jobs)
+        lock.withLock {
+            for (job, result) in zip(jobs, logits) { _calls.append(Call(hints: job.hints, logits: result)) }
+        }
         return logits
     }
 }

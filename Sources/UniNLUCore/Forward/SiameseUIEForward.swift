@@ -29,11 +29,36 @@ public protocol SiameseTextCache: AnyObject, Sendable {
     var windowCount: Int { get }
 }
 
+/// The hints of one schema level of one text: a unit of work for the upper layers.
+public struct SiameseHintJob: Sendable {
+    public var text: any SiameseTextCache
+    /// Token ids of each hint, `[CLS] hint [SEP]`, unpadded.
+    public var hints: [[Int32]]
+    public init(text: any SiameseTextCache, hints: [[Int32]]) {
+        self.text = text
+        self.hints = hints
+    }
+}
+
+/// The pipeline's view of an engine. Engines implement the batched calls (several texts or
+/// several requests' jobs in one forward); the single-item calls are conveniences over them. A
+/// batching scheduler (the server) implements this protocol too, coalescing concurrent callers.
 public protocol SiameseUIEForward: Sendable {
-    /// Runs the lower layers over the windows of one text, once.
-    func encodeText(windows: [SiameseTextWindow]) async throws -> any SiameseTextCache
-    /// For every hint (token ids, `[CLS] hint [SEP]`, unpadded): the hint's lower layers (positions
-    /// continue after the window length, token type 1), then the upper layers over `[window ; hint]`
-    /// for every window, then the pointer heads. Result is indexed [hint][window].
-    func pointerLogits(text: any SiameseTextCache, hints: [[Int32]]) async throws -> [[PointerLogits]]
+    /// Runs the lower layers over the windows of each text, once. One cache per text.
+    func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache]
+    /// For every job and every hint: the hint's lower layers (positions continue after the window
+    /// length, token type 1), the upper layers over `[window ; hint]` for every window of the
+    /// job's text, then the pointer heads. Result is indexed [job][hint][window].
+    func pointerLogits(_ jobs: [SiameseHintJob]) async throws -> [[[PointerLogits]]]
+}
+
+extension SiameseUIEForward {
+    public func encodeText(windows: [SiameseTextWindow]) async throws -> any SiameseTextCache {
+        let caches = try await encodeTexts([windows])
+        return caches[0]
+    }
+
+    public func pointerLogits(text: any SiameseTextCache, hints: [[Int32]]) async throws -> [[PointerLogits]] {
+        try await pointerLogits([SiameseHintJob(text: text, hints: hints)])[0]
+    }
 }

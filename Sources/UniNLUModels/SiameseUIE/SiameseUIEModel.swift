@@ -38,82 +38,122 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         try store.finish()
     }
 
+    /// The lower-layer output of one text's windows: rows `rowStart ..< rowStart + windows * Lw`
+    /// of `hidden` (several texts encoded together share one activation).
     public struct TextEncoding {
         public let hidden: K.Activations
+        public let rowStart: Int
         public let windowLength: Int
         public let masks: [[Int32]]
         public var windowCount: Int { masks.count }
     }
 
-    /// Lower layers over every window of one text (positions 0..<Lw, type 0, key mask = padding).
-    public func encodeText(windows: [SiameseTextWindow]) throws -> TextEncoding {
-        guard let length = windows.first?.ids.count, length > 0,
-              windows.allSatisfy({ $0.ids.count == length && $0.attentionMask.count == length })
-        else { throw ModelError.invalidInput("text windows must be non-empty and of equal length") }
-        let ids = windows.flatMap(\.ids)
-        let positions = windows.flatMap { _ in (0..<length).map(Int32.init) }
-        let types = [Int32](repeating: 0, count: ids.count)
-        let mask = windows.flatMap { $0.attentionMask.map { $0 == 0 ? UInt8(0) : 1 } }
-        let sequences = PackedSequences(lengths: Array(repeating: length, count: windows.count), keyMask: mask)
-        let embedded = try encoder.embed(ids: ids, positions: positions, tokenTypes: types)
-        let hidden = try encoder.run(embedded, layers: 0..<lowerLayerCount, sequences: sequences)
-        return TextEncoding(hidden: hidden, windowLength: length, masks: windows.map(\.attentionMask))
-    }
-
-    /// Pointer logits for each hint over each window, [hint][window]; all pairs run as one packed batch.
-    public func pointerLogits(text: TextEncoding, hints: [[Int32]]) throws -> [[PointerLogits]] {
-        guard !hints.isEmpty else { return [] }
-        let lw = text.windowLength
-        guard hints.allSatisfy({ !$0.isEmpty && lw + $0.count <= encoder.configuration.maxPositions }) else {
-            throw ModelError.invalidInput("hint of \(hints.map(\.count).max() ?? 0) tokens after a \(lw)-token window exceeds \(encoder.configuration.maxPositions) positions")
-        }
-        // Lower layers over all hints at once (no padding, so no mask).
-        let hintIDs = hints.flatMap { $0 }
-        let hintPositions = hints.flatMap { h in (0..<h.count).map { Int32(lw + $0) } }
-        let hintTypes = [Int32](repeating: 1, count: hintIDs.count)
-        let hintSequences = PackedSequences(lengths: hints.map(\.count))
-        let hintHidden = try encoder.run(
-            encoder.embed(ids: hintIDs, positions: hintPositions, tokenTypes: hintTypes),
-            layers: 0..<lowerLayerCount, sequences: hintSequences)
-
-        // Upper layers over every [window ; hint] pair.
-        var segments: [RowSegment] = []
-        var lengths: [Int] = []
-        var mask: [UInt8] = []
-        for (h, hint) in hints.enumerated() {
-            for w in 0..<text.windowCount {
-                segments.append(RowSegment(source: 0, start: w * lw, count: lw))
-                segments.append(RowSegment(source: 1, start: hintSequences.offsets[h], count: hint.count))
-                lengths.append(lw + hint.count)
-                mask += text.masks[w].map { $0 == 0 ? 0 : 1 }
-                mask += [UInt8](repeating: 1, count: hint.count)
+    /// Lower layers over every window of each text in one packed forward (positions 0..<Lw,
+    /// type 0, key mask = padding). Returns one encoding per text.
+    public func encodeTexts(_ texts: [[SiameseTextWindow]]) throws -> [TextEncoding] {
+        guard !texts.isEmpty else { return [] }
+        var ids: [Int32] = [], positions: [Int32] = [], mask: [UInt8] = [], lengths: [Int] = []
+        for windows in texts {
+            guard let length = windows.first?.ids.count, length > 0,
+                  length <= encoder.configuration.maxPositions,
+                  windows.allSatisfy({ $0.ids.count == length && $0.attentionMask.count == length })
+            else { throw ModelError.invalidInput("text windows must be non-empty, of equal length and fit the position table") }
+            for window in windows {
+                ids += window.ids
+                positions += (0..<length).map(Int32.init)
+                mask += window.attentionMask.map { $0 == 0 ? 0 : 1 }
+                lengths.append(length)
             }
         }
-        let joined = try kernels.gatherRows([text.hidden, hintHidden], segments: segments)
+        let sequences = PackedSequences(lengths: lengths, keyMask: mask)
+        let embedded = try encoder.embed(ids: ids, positions: positions, tokenTypes: [Int32](repeating: 0, count: ids.count))
+        let hidden = try encoder.run(embedded, layers: 0..<lowerLayerCount, sequences: sequences)
+        var result: [TextEncoding] = []
+        var row = 0
+        for windows in texts {
+            let length = windows[0].ids.count
+            result.append(TextEncoding(hidden: hidden, rowStart: row, windowLength: length, masks: windows.map(\.attentionMask)))
+            row += length * windows.count
+        }
+        return result
+    }
+
+    /// Pointer logits for each job's hints over each window of its text, [job][hint][window];
+    /// every (hint, window) pair of every job runs in one packed batch.
+    public func pointerLogits(_ jobs: [(text: TextEncoding, hints: [[Int32]])]) throws -> [[[PointerLogits]]] {
+        let maxPositions = encoder.configuration.maxPositions
+        for job in jobs {
+            let lw = job.text.windowLength
+            guard job.hints.allSatisfy({ !$0.isEmpty && lw + $0.count <= maxPositions }) else {
+                throw ModelError.invalidInput("a hint of \(job.hints.map(\.count).max() ?? 0) tokens after a \(lw)-token window exceeds \(maxPositions) positions")
+            }
+        }
+        let allHints = jobs.flatMap(\.hints)
+        guard !allHints.isEmpty else { return jobs.map { _ in [] } }
+
+        // Lower layers over all hints at once (no padding, so no mask). Hint positions continue
+        // after the window length of the hint's text.
+        var hintIDs: [Int32] = [], hintPositions: [Int32] = []
+        for job in jobs {
+            for hint in job.hints {
+                hintIDs += hint
+                hintPositions += (0..<hint.count).map { Int32(job.text.windowLength + $0) }
+            }
+        }
+        let hintSequences = PackedSequences(lengths: allHints.map(\.count))
+        let hintHidden = try encoder.run(
+            encoder.embed(ids: hintIDs, positions: hintPositions, tokenTypes: [Int32](repeating: 1, count: hintIDs.count)),
+            layers: 0..<lowerLayerCount, sequences: hintSequences)
+
+        // Upper layers over every [window ; hint] pair. Source 0 is the hints; texts follow.
+        var textSources: [K.Activations] = []
+        var segments: [RowSegment] = [], lengths: [Int] = [], mask: [UInt8] = []
+        var hintIndex = 0
+        for job in jobs {
+            let lw = job.text.windowLength
+            textSources.append(job.text.hidden)
+            let source = textSources.count
+            for hint in job.hints {
+                for w in 0..<job.text.windowCount {
+                    segments.append(RowSegment(source: source, start: job.text.rowStart + w * lw, count: lw))
+                    segments.append(RowSegment(source: 0, start: hintSequences.offsets[hintIndex], count: hint.count))
+                    lengths.append(lw + hint.count)
+                    mask += job.text.masks[w].map { $0 == 0 ? 0 : 1 }
+                    mask += [UInt8](repeating: 1, count: hint.count)
+                }
+                hintIndex += 1
+            }
+        }
+        let joined = try kernels.gatherRows([hintHidden] + textSources, segments: segments)
         let pairs = PackedSequences(lengths: lengths, keyMask: mask)
         let upper = try encoder.run(joined, layers: lowerLayerCount..<encoder.layerCount, sequences: pairs)
 
         // Heads on the text rows only.
-        let textRows = (0..<lengths.count).map { RowSegment(source: 0, start: pairs.offsets[$0], count: lw) }
-        let logits = try kernels.download(
-            kernels.linear(kernels.gatherRows([upper], segments: textRows), pointerHeads, activation: .none, residual: nil))
-        var result: [[PointerLogits]] = []
+        var textRows: [RowSegment] = []
         var pair = 0
-        for _ in hints {
-            var perWindow: [PointerLogits] = []
-            for w in 0..<text.windowCount {
-                var head = [Float](repeating: 0, count: lw)
-                var tail = [Float](repeating: 0, count: lw)
-                for t in 0..<lw {
-                    let padding: Float = text.masks[w][t] == 0 ? -10000 : 0
-                    head[t] = logits[(pair * lw + t) * 2] + padding
-                    tail[t] = logits[(pair * lw + t) * 2 + 1] + padding
-                }
-                perWindow.append(PointerLogits(head: head, tail: tail))
+        for job in jobs {
+            for _ in 0..<(job.hints.count * job.text.windowCount) {
+                textRows.append(RowSegment(source: 0, start: pairs.offsets[pair], count: job.text.windowLength))
                 pair += 1
             }
-            result.append(perWindow)
         }
-        return result
+        let logits = try kernels.download(
+            kernels.linear(kernels.gatherRows([upper], segments: textRows), pointerHeads, activation: .none, residual: nil))
+        var row = 0
+        return jobs.map { job in
+            job.hints.map { _ in
+                (0..<job.text.windowCount).map { w in
+                    let lw = job.text.windowLength
+                    var head = [Float](repeating: 0, count: lw), tail = [Float](repeating: 0, count: lw)
+                    for t in 0..<lw {
+                        let padding: Float = job.text.masks[w][t] == 0 ? -10000 : 0
+                        head[t] = logits[(row + t) * 2] + padding
+                        tail[t] = logits[(row + t) * 2 + 1] + padding
+                    }
+                    row += lw
+                    return PointerLogits(head: head, tail: tail)
+                }
+            }
+        }
     }
 }
