@@ -22,17 +22,20 @@ let package = Package(
             name: "UniNLUCheckpoint",
             dependencies: ["UniNLUCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
         .target(name: "UniNLUCPU", dependencies: ["UniNLUCore"]),
+        .target(name: "CCUDA"),
+        .target(name: "UniNLUCUDA", dependencies: ["UniNLUCore", "CCUDA"]),
         .target(name: "UniNLUModels", dependencies: ["UniNLUCore", "UniNLUCheckpoint"]),
         .target(name: "UniNLUPipelines", dependencies: ["UniNLUCore", "UniNLUText"]),
         .target(
             name: "UniNLUEngine",
-            dependencies: ["UniNLUCore", "UniNLUText", "UniNLUCheckpoint", "UniNLUModels", "UniNLUCPU", "UniNLUPipelines"]),
+            dependencies: ["UniNLUCore", "UniNLUText", "UniNLUCheckpoint", "UniNLUModels", "UniNLUCPU", "UniNLUCUDA", "UniNLUPipelines"]),
         .executableTarget(
             name: "uninlu",
             dependencies: ["UniNLUEngine", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .testTarget(name: "UniNLUTextTests", dependencies: ["UniNLUText"]),
         .testTarget(name: "UniNLUCheckpointTests", dependencies: ["UniNLUCheckpoint"]),
         .testTarget(name: "UniNLUCPUTests", dependencies: ["UniNLUCPU"]),
+        .testTarget(name: "UniNLUCUDATests", dependencies: ["UniNLUCUDA", "UniNLUEngine"]),
         .testTarget(name: "UniNLUPipelinesTests", dependencies: ["UniNLUEngine"]),
         .testTarget(name: "UniNLUCLITests", dependencies: ["uninlu"]),
     ]

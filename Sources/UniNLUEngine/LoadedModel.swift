@@ -2,6 +2,7 @@ import Foundation
 import UniNLUCheckpoint
 import UniNLUCore
 import UniNLUCPU
+import UniNLUCUDA
 import UniNLUModels
 import UniNLUPipelines
 import UniNLUText
@@ -17,16 +18,24 @@ public struct LoadedModel: Sendable {
 
     public var family: ModelFamily { directory.family }
 
-    public static func load(modelDirectory url: URL, backend: Backend = .auto, limits: InputLimits = InputLimits()) throws -> LoadedModel {
+    public static func load(
+        modelDirectory url: URL, backend: Backend = .auto, precision: Precision = .fp16, limits: InputLimits = InputLimits()
+    ) throws -> LoadedModel {
         let directory = try ModelDirectory(url: url)
-        let resolved: Backend = .cpu  // the only backend of this build; `auto` resolves to it
+        let resolved = try backend.resolved()
         switch directory.family {
         case .siameseUIE:
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(BertConfiguration.self)
             let store = TensorStore(try Checkpoint.open(modelDirectory: url))
-            let model = try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store)
-            let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CPUSiameseUIEForward(model: model), limits: limits)
+            let forward: any SiameseUIEForward
+            if resolved == .cuda {
+                let kernels = try CUDAKernels(context: CUDAContext(), precision: precision.cuda)
+                forward = CUDASiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: kernels, store: store))
+            } else {
+                forward = CPUSiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store))
+            }
+            let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
             return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
         case .rexUniNLU:
             throw EngineError.familyNotImplemented(.rexUniNLU)

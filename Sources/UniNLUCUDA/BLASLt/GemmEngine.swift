@@ -1,0 +1,163 @@
+import CCUDA
+
+// Dense layers through cuBLASLt: y[M×N] = act(x[M×K] · W[N×K]ᵀ + b) (+ residual), row-major, with
+// FP16 operands and FP32 accumulation (FP32 operands under the fp32 policy). cuBLASLt is
+// column-major, so we compute yᵀ = W · xᵀ: A = W (op T), B = x, C = residual, D = y, and the bias
+// epilogue adds b along D's rows. Residual uses beta = 1 with C = residual. Each (M, N, K,
+// epilogue, residual) gets descriptors once and an algorithm chosen by timing cuBLASLt's top
+// heuristic candidates on the first call (a short autotune); shapes with no candidate report
+// `false` so the caller runs the fallback kernel.
+
+final class GemmEngine {
+    enum Epilogue: Equatable {
+        case bias
+        case biasGelu
+        var value: UInt32 { self == .bias ? UInt32(UNINLU_CUBLASLT_EPILOGUE_BIAS) : UInt32(UNINLU_CUBLASLT_EPILOGUE_GELU_BIAS) }
+    }
+
+    struct Key: Hashable {
+        var m: Int, n: Int, k: Int
+        var gelu: Bool
+        var residual: Bool
+    }
+
+    final class Plan {
+        var desc: cublasLtMatmulDesc_t?
+        var a: cublasLtMatrixLayout_t?, b: cublasLtMatrixLayout_t?, c: cublasLtMatrixLayout_t?, d: cublasLtMatrixLayout_t?
+        var algo: cublasLtMatmulAlgo_t?
+        var candidates = 0
+        var microseconds = 0.0
+    }
+
+    let api: BLASLtAPI
+    let context: CUDAContext
+    let precision: CUDAPrecision
+    private var handle: cublasLtHandle_t?
+    private let workspace: OwnedDeviceMemory
+    private var preference: cublasLtMatmulPreference_t?
+    private var plans: [Key: Plan] = [:]
+    var autotune = true
+    /// Candidates timed per shape (cuBLASLt's heuristic order otherwise).
+    var autotuneCandidates = 6
+
+    static let workspaceBytes = 32 << 20
+
+    init(context: CUDAContext, precision: CUDAPrecision) throws {
+        api = try BLASLtAPI.loadShared()
+        self.context = context
+        self.precision = precision
+        workspace = try OwnedDeviceMemory(context: context, bytes: Self.workspaceBytes)
+        try api.check(api.cublasLtCreate(&handle), "cublasLtCreate")
+        try api.check(api.cublasLtMatmulPreferenceCreate(&preference), "cublasLtMatmulPreferenceCreate")
+        var bytes = UInt64(Self.workspaceBytes)
+        try api.check(
+            api.cublasLtMatmulPreferenceSetAttribute(preference, Int32(UNINLU_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES), &bytes, 8),
+            "cublasLtMatmulPreferenceSetAttribute(max workspace)")
+    }
+
+    deinit {
+        for plan in plans.values { destroy(plan) }
+        if let preference { _ = api.cublasLtMatmulPreferenceDestroy(preference) }
+        if let handle { _ = api.cublasLtDestroy(handle) }
+    }
+
+    private func destroy(_ plan: Plan) {
+        for layout in [plan.a, plan.b, plan.c, plan.d] { if let layout { _ = api.cublasLtMatrixLayoutDestroy(layout) } }
+        if let desc = plan.desc { _ = api.cublasLtMatmulDescDestroy(desc) }
+    }
+
+    var dataType: Int32 { precision == .fp16 ? Int32(UNINLU_CUDA_R_16F) : Int32(UNINLU_CUDA_R_32F) }
+
+    /// Tuned choices so far, for reports and plans: (key, microseconds, candidates tried).
+    var tunedShapes: [(key: Key, microseconds: Double, candidates: Int, hasAlgorithm: Bool)] {
+        plans.map { ($0.key, $0.value.microseconds, $0.value.candidates, $0.value.algo != nil) }
+    }
+
+    private func makePlan(_ key: Key) throws -> Plan {
+        let plan = Plan()
+        do {
+            try api.check(api.cublasLtMatmulDescCreate(&plan.desc, Int32(UNINLU_CUBLAS_COMPUTE_32F), Int32(UNINLU_CUDA_R_32F)), "cublasLtMatmulDescCreate")
+            var transA = Int32(UNINLU_CUBLAS_OP_T), transB = Int32(UNINLU_CUBLAS_OP_N)
+            try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_TRANSA), &transA, 4), "set TRANSA")
+            try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_TRANSB), &transB, 4), "set TRANSB")
+            var epilogue = (key.gelu ? Epilogue.biasGelu : .bias).value
+            try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_EPILOGUE), &epilogue, 4), "set EPILOGUE")
+            let t = dataType
+            try api.check(api.cublasLtMatrixLayoutCreate(&plan.a, t, UInt64(key.k), UInt64(key.n), Int64(key.k)), "layout A")
+            try api.check(api.cublasLtMatrixLayoutCreate(&plan.b, t, UInt64(key.k), UInt64(key.m), Int64(key.k)), "layout B")
+            try api.check(api.cublasLtMatrixLayoutCreate(&plan.c, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout C")
+            try api.check(api.cublasLtMatrixLayoutCreate(&plan.d, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout D")
+        } catch {
+            destroy(plan)
+            throw error
+        }
+        return plan
+    }
+
+    private func setBias(_ plan: Plan, _ bias: CUdeviceptr) throws {
+        var pointer = bias
+        try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set BIAS_POINTER")
+    }
+
+    private func run(_ plan: Plan, algo: inout cublasLtMatmulAlgo_t, x: CUdeviceptr, weight: CUdeviceptr, residual: CUdeviceptr?,
+                     output: CUdeviceptr) -> cublasStatus_t {
+        var alpha: Float = 1, beta: Float = residual == nil ? 0 : 1
+        return api.cublasLtMatmul(
+            handle, plan.desc, &alpha, UnsafeRawPointer(bitPattern: UInt(weight)), plan.a, UnsafeRawPointer(bitPattern: UInt(x)), plan.b,
+            &beta, UnsafeRawPointer(bitPattern: UInt(residual ?? output)), plan.c, UnsafeMutableRawPointer(bitPattern: UInt(output)), plan.d,
+            &algo, UnsafeMutableRawPointer(bitPattern: UInt(workspace.pointer)), Self.workspaceBytes, context.stream)
+    }
+
+    /// Runs the layer; returns false when cuBLASLt has no algorithm for this shape.
+    func linear(x: CUdeviceptr, weight: CUdeviceptr, bias: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr,
+                m: Int, n: Int, k: Int, gelu: Bool) throws -> Bool {
+        let key = Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil)
+        let plan: Plan
+        if let existing = plans[key] {
+            plan = existing
+        } else {
+            plan = try makePlan(key)
+            plans[key] = plan
+            try setBias(plan, bias)
+            try choose(plan, x: x, weight: weight, residual: residual, output: output)
+        }
+        guard var algo = plan.algo else { return false }
+        try setBias(plan, bias)
+        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output), "cublasLtMatmul(\(m)x\(n)x\(k))")
+        return true
+    }
+
+    /// Picks the algorithm: cuBLASLt's heuristic candidates, each timed with events on the real
+    /// operands (the output is rewritten identically by every run), fastest kept.
+    private func choose(_ plan: Plan, x: CUdeviceptr, weight: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr) throws {
+        var results = [cublasLtMatmulHeuristicResult_t](repeating: cublasLtMatmulHeuristicResult_t(), count: 16)
+        var returned: Int32 = 0
+        let status = api.cublasLtMatmulAlgoGetHeuristic(
+            handle, plan.desc, plan.a, plan.b, plan.c, plan.d, preference, Int32(results.count), &results, &returned)
+        guard status == 0, returned > 0 else { plan.algo = nil; return }
+        let usable = results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes }
+        guard !usable.isEmpty else { plan.algo = nil; return }
+        plan.candidates = usable.count
+        guard autotune, usable.count > 1 else {
+            plan.algo = usable[0].algo
+            return
+        }
+        let start = try context.makeEvent(), end = try context.makeEvent()
+        var best: (algo: cublasLtMatmulAlgo_t, micros: Double)?
+        for candidate in usable.prefix(autotuneCandidates) {
+            var algo = candidate.algo
+            guard run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) == 0 else { continue }
+            try start.record()
+            let repeats = 3
+            var failed = false
+            for _ in 0..<repeats where run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) != 0 { failed = true }
+            try end.record()
+            try end.synchronize()
+            if failed { continue }
+            let micros = try end.milliseconds(since: start) * 1000 / Double(repeats)
+            if best == nil || micros < best!.micros { best = (candidate.algo, micros) }
+        }
+        plan.algo = best?.algo ?? usable[0].algo
+        plan.microseconds = best?.micros ?? 0
+    }
+}

@@ -1,0 +1,207 @@
+import CCUDA
+import UniNLUCore
+
+// The CUDA backend: every op of `EncoderKernels` on one GPU, one stream, FP16 activations and
+// weights with FP32 accumulation and statistics (or FP32 throughout under `.fp32`). Kernels are
+// ours (NVRTC, compiled for this device's architecture at start); dense layers go through cuBLASLt
+// with fused bias / bias+GELU / residual epilogues. Use from one thread at a time (the model thread).
+
+public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
+    // @unchecked: all mutable state (pool, staging, GEMM plans) is used from the model thread only.
+    public typealias Activations = CUDAMatrix
+    public typealias Linear = CUDALinear
+    public typealias Norm = CUDANorm
+    public typealias EmbeddingTable = CUDAEmbeddingTable
+
+    public let context: CUDAContext
+    public let precision: CUDAPrecision
+    /// FP32 keeps the exact erf GELU (cuBLASLt bias epilogue, then our GELU); FP16 uses cuBLASLt's
+    /// GELU epilogue (tanh form: |Δ| < 5e-4, under FP16 resolution at the values where it differs).
+    public let exactGelu: Bool
+    let gemm: GemmEngine
+    let pool: DeviceMemoryPool
+    let staging: PinnedStaging
+    let module: CUmodule
+    private var functions: [String: CUfunction] = [:]
+    /// Seconds spent compiling the kernel library with NVRTC at start.
+    public let compileSeconds: Double
+    public let cubinBytes: Int
+
+    public init(context: CUDAContext, precision: CUDAPrecision, cubin: [UInt8]? = nil) throws {
+        try context.makeCurrent()
+        guard precision == .fp32 || context.info.supportsFP16 else {
+            throw CUDAError.unsupportedDevice(name: context.info.name, computeCapability: "\(context.info.computeCapability)", reason: "FP16 needs compute capability 7.0+")
+        }
+        self.context = context
+        self.precision = precision
+        exactGelu = precision == .fp32
+        let image: [UInt8]
+        let started = MonotonicClock.now()
+        if let cubin {
+            image = cubin
+        } else {
+            image = try KernelCompiler().compile(
+                source: KernelLibrary.source(fp16: precision == .fp16), name: "uninlu_kernels_\(precision.rawValue).cu",
+                architecture: context.info.architecture)
+        }
+        compileSeconds = MonotonicClock.seconds(since: started)
+        cubinBytes = image.count
+        module = try context.loadModule(image: image)
+        for name in KernelLibrary.names { functions[name] = try context.function(module, named: name) }
+        let optin = context.info.maxSharedMemoryPerBlockOptin
+        for name in AttentionKernel.names where optin > 48 << 10 {
+            try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
+        }
+        pool = DeviceMemoryPool(context: context)
+        staging = try PinnedStaging(context: context)
+        gemm = try GemmEngine(context: context, precision: precision)
+    }
+
+    /// The kernel library compiled for `context`'s device: the cubin a plan stores.
+    public static func compileLibrary(for info: CUDADeviceInfo, precision: CUDAPrecision) throws -> [UInt8] {
+        try KernelCompiler().compile(
+            source: KernelLibrary.source(fp16: precision == .fp16), name: "uninlu_kernels_\(precision.rawValue).cu",
+            architecture: info.architecture)
+    }
+
+    var elementSize: Int { precision.elementSize }
+
+    func function(_ name: String) -> CUfunction { functions[name]! }
+
+    public var autotune: Bool {
+        get { gemm.autotune }
+        set { gemm.autotune = newValue }
+    }
+
+    public var reservedActivationBytes: Int { pool.reservedBytes }
+
+    // MARK: host <-> device
+
+    func makeMatrix(rows: Int, columns: Int) throws -> CUDAMatrix {
+        CUDAMatrix(rows: rows, columns: columns, buffer: try pool.allocate(bytes: max(rows * columns, 1) * elementSize))
+    }
+
+    /// FP32 host values into a new device buffer of the activation type.
+    private func uploadConverted(_ values: [Float], into destination: CUdeviceptr) throws {
+        guard !values.isEmpty else { return }
+        if precision == .fp32 {
+            try values.withUnsafeBytes { try context.copy(toDevice: destination, from: $0.baseAddress!, bytes: $0.count) }
+            return
+        }
+        let temporary = try OwnedDeviceMemory(context: context, bytes: values.count * 4)
+        try values.withUnsafeBytes { try context.copy(toDevice: temporary.pointer, from: $0.baseAddress!, bytes: $0.count) }
+        try launchConvert("convert_f32_to_act", source: temporary.pointer, destination: destination, count: values.count)
+        try context.synchronize()
+        staging.reset()
+    }
+
+    private func launchConvert(_ name: String, source: CUdeviceptr, destination: CUdeviceptr, count: Int) throws {
+        let threads = 256
+        let blocks = min((count + threads - 1) / threads, 65_535)
+        try context.launch(function(name), name: name, grid: (blocks, 1, 1), block: (threads, 1, 1),
+                           [.pointer(source), .pointer(destination), .int64(Int64(count))])
+    }
+
+    /// An activation from host FP32 values (tests, checks and benchmarks).
+    public func upload(_ values: [Float], rows: Int, columns: Int) throws -> CUDAMatrix {
+        guard values.count == rows * columns else {
+            throw CUDAError.shapeMismatch(op: "upload", detail: "\(values.count) values for \(rows)x\(columns)")
+        }
+        let matrix = try makeMatrix(rows: rows, columns: columns)
+        try uploadConverted(values, into: matrix.pointer)
+        return matrix
+    }
+
+    private func ownedUpload(_ values: [Float], asActivationType: Bool) throws -> OwnedDeviceMemory {
+        let memory = try OwnedDeviceMemory(context: context, bytes: max(values.count, 1) * (asActivationType ? elementSize : 4))
+        if asActivationType {
+            try uploadConverted(values, into: memory.pointer)
+        } else {
+            try values.withUnsafeBytes { try context.copy(toDevice: memory.pointer, from: $0.baseAddress!, bytes: $0.count) }
+        }
+        return memory
+    }
+
+    private func stage<T>(_ values: [T]) throws -> DeviceBuffer {
+        let buffer = try pool.allocate(bytes: max(values.count * MemoryLayout<T>.stride, 1))
+        try values.withUnsafeBytes { try staging.upload($0, to: buffer.pointer) }
+        return buffer
+    }
+
+    // MARK: EncoderKernels: weights
+
+    public func makeLinear(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int) throws -> CUDALinear {
+        guard weight.count == outFeatures * inFeatures, bias.count == outFeatures else {
+            throw CUDAError.shapeMismatch(op: "linear", detail: "weight \(weight.count), bias \(bias.count) for \(outFeatures)x\(inFeatures)")
+        }
+        try context.makeCurrent()
+        return CUDALinear(outFeatures: outFeatures, inFeatures: inFeatures,
+                          weight: try ownedUpload(weight, asActivationType: true), bias: try ownedUpload(bias, asActivationType: true))
+    }
+
+    public func makeNorm(gamma: [Float], beta: [Float], epsilon: Float) throws -> CUDANorm {
+        guard gamma.count == beta.count, !gamma.isEmpty else {
+            throw CUDAError.shapeMismatch(op: "layerNorm", detail: "gamma \(gamma.count) vs beta \(beta.count)")
+        }
+        try context.makeCurrent()
+        return CUDANorm(width: gamma.count, epsilon: epsilon, parameters: try ownedUpload(gamma + beta, asActivationType: false))
+    }
+
+    public func makeEmbeddingTable(_ table: [Float], rows: Int, width: Int) throws -> CUDAEmbeddingTable {
+        guard table.count == rows * width else {
+            throw CUDAError.shapeMismatch(op: "embedding", detail: "\(table.count) values for \(rows)x\(width)")
+        }
+        try context.makeCurrent()
+        return CUDAEmbeddingTable(rows: rows, width: width, values: try ownedUpload(table, asActivationType: true))
+    }
+
+    // MARK: EncoderKernels: ops
+
+    public func embed(tables: [CUDAEmbeddingTable], ids: [[Int32]], norm: CUDANorm) throws -> CUDAMatrix {
+        try EmbeddingOp.run(self, tables: tables, ids: ids, norm: norm)
+    }
+
+    public func linear(_ x: CUDAMatrix, _ layer: CUDALinear, activation: LinearActivation, residual: CUDAMatrix?) throws -> CUDAMatrix {
+        try LinearOp.run(self, x, layer, activation: activation, residual: residual)
+    }
+
+    public func layerNorm(_ x: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
+        try LayerNormOp.run(self, x, norm)
+    }
+
+    public func attention(qkv: CUDAMatrix, sequences: PackedSequences, heads: Int, headSize: Int) throws -> CUDAMatrix {
+        try AttentionOp.run(self, qkv: qkv, sequences: sequences, heads: heads, headSize: headSize)
+    }
+
+    public func gatherRows(_ sources: [CUDAMatrix], segments: [RowSegment]) throws -> CUDAMatrix {
+        try GatherRowsOp.run(self, sources, segments: segments)
+    }
+
+    public func rowCount(_ x: CUDAMatrix) -> Int { x.rows }
+
+    public func download(_ x: CUDAMatrix) throws -> [Float] {
+        let count = x.rows * x.columns
+        guard count > 0 else { return [] }
+        var result = [Float](repeating: 0, count: count)
+        if precision == .fp32 {
+            try result.withUnsafeMutableBytes { try context.copy(toHost: $0.baseAddress!, from: x.pointer, bytes: $0.count) }
+        } else {
+            let temporary = try pool.allocate(bytes: count * 4)
+            try launchConvert("convert_act_to_f32", source: x.pointer, destination: temporary.pointer, count: count)
+            try result.withUnsafeMutableBytes { try context.copy(toHost: $0.baseAddress!, from: temporary.pointer, bytes: $0.count) }
+        }
+        staging.reset()
+        return result
+    }
+
+    /// Waits for the stream (benchmarks); resets the staging arena.
+    public func synchronize() throws {
+        try context.synchronize()
+        staging.reset()
+    }
+
+    // Shared by the op files.
+    func stageInt32(_ values: [Int32]) throws -> DeviceBuffer { try stage(values) }
+    func stageUInt8(_ values: [UInt8]) throws -> DeviceBuffer { try stage(values) }
+    func stageUInt64(_ values: [UInt64]) throws -> DeviceBuffer { try stage(values) }
+}

@@ -1,0 +1,66 @@
+// Device helpers shared by every kernel source: FP16 <-> FP32 by PTX `cvt` (no cuda_fp16.h: NVRTC
+// ships no headers and nothing of the CUDA SDK is assumed), the activation type `act_t` chosen by
+// -DUNINLU_FP16, warp and block reductions. Statistics and accumulators are always FP32.
+
+enum KernelPrelude {
+    static let source = #"""
+    typedef unsigned short uninlu_f16;
+    __device__ __forceinline__ float f16_to_f32(uninlu_f16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
+    __device__ __forceinline__ uninlu_f16 f32_to_f16(float f) { uninlu_f16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
+    #define NEG_INF __int_as_float(0xff800000)
+
+    #if UNINLU_FP16
+    typedef uninlu_f16 act_t;
+    __device__ __forceinline__ float load_act(const act_t* p, long i) { return f16_to_f32(p[i]); }
+    __device__ __forceinline__ void store_act(act_t* p, long i, float v) { p[i] = f32_to_f16(v); }
+    // Eight consecutive activations from a 16-byte aligned address.
+    __device__ __forceinline__ void load_act8(const act_t* p, float* out) {
+        uint4 raw = *reinterpret_cast<const uint4*>(p);
+        unsigned int w[4] = {raw.x, raw.y, raw.z, raw.w};
+        #pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            out[2 * i] = f16_to_f32((uninlu_f16)(w[i] & 0xffffu));
+            out[2 * i + 1] = f16_to_f32((uninlu_f16)(w[i] >> 16));
+        }
+    }
+    #else
+    typedef float act_t;
+    __device__ __forceinline__ float load_act(const act_t* p, long i) { return p[i]; }
+    __device__ __forceinline__ void store_act(act_t* p, long i, float v) { p[i] = v; }
+    __device__ __forceinline__ void load_act8(const act_t* p, float* out) {
+        float4 a = *reinterpret_cast<const float4*>(p);
+        float4 b = *reinterpret_cast<const float4*>(p + 4);
+        out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
+        out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+    }
+    #endif
+
+    __device__ __forceinline__ float warp_sum(float v) {
+        #pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+        return v;
+    }
+    __device__ __forceinline__ float warp_max(float v) {
+        #pragma unroll
+        for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+        return v;
+    }
+    // Sum over the block; `scratch` holds 32 floats. Every thread gets the total.
+    __device__ float block_sum(float v, float* scratch) {
+        v = warp_sum(v);
+        const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+        __syncthreads();
+        if (lane == 0) scratch[warp] = v;
+        __syncthreads();
+        if (warp == 0) {
+            const int warps = (blockDim.x + 31) >> 5;
+            float t = lane < warps ? scratch[lane] : 0.f;
+            t = warp_sum(t);
+            if (lane == 0) scratch[0] = t;
+        }
+        __syncthreads();
+        return scratch[0];
+    }
+    __device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }
+    """#
+}

@@ -1,0 +1,109 @@
+import CCUDA
+import Foundation
+
+// Device memory for activations, recycled by size class (powers of two from 512 bytes): an op's
+// output reuses a buffer freed earlier in stream order, so steady-state forwards call no cuMemAlloc.
+// Buffers may be released from any thread (ARC), so the free lists are behind a lock; only the model
+// thread allocates from the driver.
+
+final class DeviceMemoryPool: @unchecked Sendable {
+    // @unchecked: mutable state is guarded by `lock`.
+    private let context: CUDAContext
+    private let lock = NSLock()
+    private var free: [Int: [CUdeviceptr]] = [:]
+    private var all: [CUdeviceptr] = []
+    private(set) var reservedBytes = 0
+
+    init(context: CUDAContext) { self.context = context }
+
+    static func sizeClass(_ bytes: Int) -> Int {
+        var size = 512
+        while size < bytes { size <<= 1 }
+        return size
+    }
+
+    func allocate(bytes: Int) throws -> DeviceBuffer {
+        let size = Self.sizeClass(bytes)
+        lock.lock()
+        if var list = free[size], let pointer = list.popLast() {
+            free[size] = list
+            lock.unlock()
+            return DeviceBuffer(pointer: pointer, capacity: size, pool: self)
+        }
+        lock.unlock()
+        let pointer: CUdeviceptr
+        do {
+            pointer = try context.allocate(bytes: size)
+        } catch CUDAError.outOfMemory {
+            trim()
+            pointer = try context.allocate(bytes: size)
+        }
+        lock.lock()
+        all.append(pointer)
+        reservedBytes += size
+        lock.unlock()
+        return DeviceBuffer(pointer: pointer, capacity: size, pool: self)
+    }
+
+    func release(_ pointer: CUdeviceptr, capacity: Int) {
+        lock.lock()
+        free[capacity, default: []].append(pointer)
+        lock.unlock()
+    }
+
+    /// Returns every free buffer to the driver (after the stream drains).
+    func trim() {
+        try? context.synchronize()
+        lock.lock()
+        let lists = free
+        free = [:]
+        lock.unlock()
+        for (size, pointers) in lists {
+            for pointer in pointers {
+                context.free(pointer)
+                lock.lock()
+                all.removeAll { $0 == pointer }
+                reservedBytes -= size
+                lock.unlock()
+            }
+        }
+    }
+
+    deinit {
+        _ = try? context.makeCurrent()
+        try? context.synchronize()
+        for pointer in all { context.free(pointer) }
+    }
+}
+
+/// A pooled device allocation; returns to its pool when the last reference goes.
+final class DeviceBuffer: @unchecked Sendable {
+    // @unchecked: immutable; release goes through the pool's lock.
+    let pointer: CUdeviceptr
+    let capacity: Int
+    private let pool: DeviceMemoryPool
+
+    init(pointer: CUdeviceptr, capacity: Int, pool: DeviceMemoryPool) {
+        self.pointer = pointer
+        self.capacity = capacity
+        self.pool = pool
+    }
+
+    deinit { pool.release(pointer, capacity: capacity) }
+}
+
+/// A device allocation owned outright (weights): freed when released.
+final class OwnedDeviceMemory: @unchecked Sendable {
+    // @unchecked: immutable after creation.
+    let pointer: CUdeviceptr
+    let bytes: Int
+    private let context: CUDAContext
+
+    init(context: CUDAContext, bytes: Int) throws {
+        self.context = context
+        self.bytes = bytes
+        pointer = try context.allocate(bytes: bytes)
+    }
+
+    deinit { context.free(pointer) }
+}

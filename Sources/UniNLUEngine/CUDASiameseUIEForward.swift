@@ -1,0 +1,47 @@
+import UniNLUCore
+import UniNLUCUDA
+import UniNLUModels
+
+// SiameseUIE on the CUDA backend. The model, its CUDA context and every text cache live on the
+// model thread; a text's lower-layer encoding stays in device memory and is reused by every hint of
+// every schema level (one packed forward per level), and returns to the pool when the pipeline
+// drops the cache.
+
+final class CUDASiameseTextCache: SiameseTextCache, @unchecked Sendable {
+    // @unchecked: created and read only on the model thread; immutable (device memory is released
+    // through the pool's lock, from any thread).
+    let encoding: SiameseUIEModel<CUDAKernels>.TextEncoding
+    init(_ encoding: SiameseUIEModel<CUDAKernels>.TextEncoding) { self.encoding = encoding }
+    var windowCount: Int { encoding.windowCount }
+}
+
+final class CUDASiameseUIEForward: SiameseUIEForward {
+    private let thread: ModelThread<SiameseUIEModel<CUDAKernels>>
+
+    init(model: SiameseUIEModel<CUDAKernels>) {
+        thread = ModelThread(label: "uninlu.cuda.siamese-uie", model: model)
+    }
+
+    func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {
+        let box = try await thread.run { model in
+            try model.kernels.context.makeCurrent()
+            return SendableBox(value: try model.encodeTexts(texts))
+        }
+        return box.value.map { CUDASiameseTextCache($0) }
+    }
+
+    func pointerLogits(_ jobs: [SiameseHintJob]) async throws -> [[[PointerLogits]]] {
+        var modelJobs: [(text: SiameseUIEModel<CUDAKernels>.TextEncoding, hints: [[Int32]])] = []
+        for job in jobs {
+            guard let cache = job.text as? CUDASiameseTextCache else {
+                throw ModelError.invalidInput("a text cache from another engine was passed to the CUDA engine")
+            }
+            modelJobs.append((cache.encoding, job.hints))
+        }
+        let box = SendableBox(value: modelJobs)
+        return try await thread.run { model in
+            try model.kernels.context.makeCurrent()
+            return try model.pointerLogits(box.value)
+        }
+    }
+}
