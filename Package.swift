@@ -38,5 +38,6 @@ let package = Package(
         .testTarget(name: "UniNLUCUDATests", dependencies: ["UniNLUCUDA", "UniNLUEngine"]),
         .testTarget(name: "UniNLUPipelinesTests", dependencies: ["UniNLUEngine"]),
         .testTarget(name: "UniNLUCLITests", dependencies: ["uninlu"]),
+        .testTarget(name: "UniNLURexTests", dependencies: ["UniNLUEngine"]),
     ]
 )

@@ -1,0 +1,163 @@
+import UniNLUCheckpoint
+import UniNLUCore
+
+// The DeBERTa-v2 encoder as RexUniNLU runs it (upstream `DebertaV2Model2dAttnMask`), written once
+// against `EncoderKernels`:
+//   E = LN(word[id])                                   (no absolute position / token-type embedding)
+//   layer: a = LN(h + Wo·attn_disentangled(Wqkv·h))    (c2p + p2c over custom position ids, 2-D mask)
+//          h = LN(a + W2·gelu(W1·a))
+//   after layer 0: h = LN_conv(h + gelu(conv1d(E)))    (the conv reads the embeddings, token order)
+// The relative embeddings are LayerNorm-ed and projected by each layer's shared query/key weights
+// once at load time: they do not depend on the input.
+
+public struct DebertaV2Layer<K: EncoderKernels> {
+    let qkv: K.Linear
+    let attentionOutput: K.Linear
+    let attentionNorm: K.Norm
+    let intermediate: K.Linear
+    let output: K.Linear
+    let outputNorm: K.Norm
+    /// `[Qr | Kr | Vr]` of the normalised relative embeddings (2·span rows); Vr is unused.
+    let positionProjections: K.Activations
+}
+
+public final class DebertaV2Encoder<K: EncoderKernels> {
+    public let configuration: DebertaV2Configuration
+    public let kernels: K
+    let wordEmbeddings: K.EmbeddingTable
+    let embeddingNorm: K.Norm
+    let layers: [DebertaV2Layer<K>]
+    let convolution: (conv: K.Convolution, norm: K.Norm)?
+    /// Rows of the word-embedding table (RexUniNLU: vocab_size + its 4 prompt markers).
+    public let wordEmbeddingRows: Int
+
+    init(configuration: DebertaV2Configuration, kernels: K, wordEmbeddings: K.EmbeddingTable, wordEmbeddingRows: Int,
+         embeddingNorm: K.Norm, layers: [DebertaV2Layer<K>], convolution: (conv: K.Convolution, norm: K.Norm)?) {
+        self.configuration = configuration
+        self.kernels = kernels
+        self.wordEmbeddings = wordEmbeddings
+        self.wordEmbeddingRows = wordEmbeddingRows
+        self.embeddingNorm = embeddingNorm
+        self.layers = layers
+        self.convolution = convolution
+    }
+
+    /// Relative-embedding row of every (query, key) pair of each sequence, from its position ids.
+    public func relativeIndex(positions: [Int32], sequences: PackedSequences) -> [Int32] {
+        let mode = configuration.relativePositionMode
+        let span = configuration.attentionSpan
+        var index: [Int32] = []
+        index.reserveCapacity((0..<sequences.count).reduce(0) { $0 + sequences.length(of: $1) * sequences.length(of: $1) })
+        for s in 0..<sequences.count {
+            let rows = sequences.offsets[s]..<sequences.offsets[s + 1]
+            for i in rows {
+                for j in rows { index.append(mode.row(query: positions[i], key: positions[j], span: span)) }
+            }
+        }
+        return index
+    }
+
+    /// The last layer's hidden states of packed sequences. `masks` holds each sequence's n x n 2-D mask.
+    public func encode(ids: [Int32], positions: [Int32], sequences: PackedSequences, masks: [UInt8]) throws -> K.Activations {
+        guard ids.count == sequences.totalRows, positions.count == ids.count else {
+            throw ModelError.invalidInput("\(ids.count) ids and \(positions.count) positions for \(sequences.totalRows) packed rows")
+        }
+        if let bad = ids.first(where: { $0 < 0 || Int($0) >= wordEmbeddingRows }) {
+            throw ModelError.invalidInput("token id \(bad) outside the \(wordEmbeddingRows)-row embedding table")
+        }
+        let layout = try DisentangledAttentionLayout(
+            sequences: sequences, mask: masks, relativeIndex: relativeIndex(positions: positions, sequences: sequences),
+            relativeRows: 2 * configuration.attentionSpan)
+        // Upstream multiplies the conv output by `attention_mask.sum(-2) > 0`; we implement the case where
+        // every token is attended by someone (true of every Rex prompt, whose text rows see everything).
+        for s in 0..<sequences.count {
+            let n = sequences.length(of: s)
+            let base = layout.matrixOffsets[s]
+            for j in 0..<n where !(0..<n).contains(where: { masks[base + $0 * n + j] != 0 }) {
+                throw ModelError.invalidInput("token \(j) of sequence \(s) is attended by no token (2-D mask column of zeros)")
+            }
+        }
+        let embedded = try kernels.embed(tables: [wordEmbeddings], ids: [ids], norm: embeddingNorm)
+        var hidden = embedded
+        let heads = configuration.headCount
+        for (index, layer) in layers.enumerated() {
+            let qkv = try kernels.linear(hidden, layer.qkv, activation: .none, residual: nil)
+            let context = try kernels.disentangledAttention(
+                qkv: qkv, positionProjections: layer.positionProjections, layout: layout, heads: heads, headSize: configuration.headSize)
+            let attended = try kernels.layerNorm(
+                kernels.linear(context, layer.attentionOutput, activation: .none, residual: hidden), layer.attentionNorm)
+            let intermediate = try kernels.linear(attended, layer.intermediate, activation: .gelu, residual: nil)
+            hidden = try kernels.layerNorm(
+                kernels.linear(intermediate, layer.output, activation: .none, residual: attended), layer.outputNorm)
+            if index == 0, let convolution {
+                hidden = try kernels.layerNorm(
+                    kernels.convolution(embedded, convolution.conv, sequences: sequences, activation: .gelu, residual: hidden),
+                    convolution.norm)
+            }
+        }
+        return hidden
+    }
+}
+
+extension DebertaV2Encoder {
+    /// Loads the encoder under `root` ("plm" in RexUniNLU). `extraWordEmbeddingRows` are rows appended to
+    /// the vocabulary after the config was written (RexUniNLU resizes by its 4 prompt markers).
+    public static func load(
+        configuration: DebertaV2Configuration, kernels: K, store: TensorStore, root: String, extraWordEmbeddingRows: Int = 0
+    ) throws -> DebertaV2Encoder<K> {
+        try configuration.validate()
+        let c = configuration
+        let h = c.hiddenSize
+        let names = DebertaV2WeightNames.Globals(root: root)
+        func norm(_ base: String) throws -> K.Norm {
+            try kernels.makeNorm(
+                gamma: store.take("\(base).weight", shape: [h]), beta: store.take("\(base).bias", shape: [h]),
+                epsilon: c.layerNormEpsilon)
+        }
+        func linear(_ base: String, out: Int, in inFeatures: Int) throws -> K.Linear {
+            try kernels.makeLinear(
+                weight: store.take("\(base).weight", shape: [out, inFeatures]),
+                bias: store.take("\(base).bias", shape: [out]), outFeatures: out, inFeatures: inFeatures)
+        }
+        let rows = c.vocabularySize + extraWordEmbeddingRows
+        let word = try kernels.makeEmbeddingTable(store.take(names.wordEmbeddings, shape: [rows, h]), rows: rows, width: h)
+        let embeddingNorm = try norm(names.embeddingNorm)
+
+        // LN(rel_embeddings) as an activation: an embedding lookup of every row through the encoder's LayerNorm.
+        let relativeRows = 2 * c.attentionSpan
+        let relativeTable = try kernels.makeEmbeddingTable(
+            store.take(names.relativeEmbeddings, shape: [relativeRows, h]), rows: relativeRows, width: h)
+        let relative = try kernels.embed(
+            tables: [relativeTable], ids: [(0..<relativeRows).map(Int32.init)], norm: norm(names.relativeNorm))
+
+        var layers: [DebertaV2Layer<K>] = []
+        for i in 0..<c.layerCount {
+            let n = DebertaV2WeightNames.Layer(root: root, layer: i)
+            let qkvWeight = try store.take("\(n.query).weight", shape: [h, h]) + store.take("\(n.key).weight", shape: [h, h])
+                + store.take("\(n.value).weight", shape: [h, h])
+            let qkvBias = try store.take("\(n.query).bias", shape: [h]) + store.take("\(n.key).bias", shape: [h])
+                + store.take("\(n.value).bias", shape: [h])
+            let qkv = try kernels.makeLinear(weight: qkvWeight, bias: qkvBias, outFeatures: 3 * h, inFeatures: h)
+            layers.append(DebertaV2Layer<K>(
+                qkv: qkv,
+                attentionOutput: try linear(n.attentionOutput, out: h, in: h),
+                attentionNorm: try norm(n.attentionNorm),
+                intermediate: try linear(n.intermediate, out: c.intermediateSize, in: h),
+                output: try linear(n.output, out: h, in: c.intermediateSize),
+                outputNorm: try norm(n.outputNorm),
+                positionProjections: try kernels.linear(relative, qkv, activation: .none, residual: nil)))
+        }
+        var convolution: (conv: K.Convolution, norm: K.Norm)?
+        if c.convolutionKernelSize > 0 {
+            let k = c.convolutionKernelSize
+            convolution = (
+                try kernels.makeConvolution(
+                    weight: store.take("\(names.convolution).weight", shape: [h, h, k]),
+                    bias: store.take("\(names.convolution).bias", shape: [h]), outChannels: h, inChannels: h, kernelSize: k),
+                try norm(names.convolutionNorm))
+        }
+        return DebertaV2Encoder(
+            configuration: c, kernels: kernels, wordEmbeddings: word, wordEmbeddingRows: rows, embeddingNorm: embeddingNorm,
+            layers: layers, convolution: convolution)
+    }
+}

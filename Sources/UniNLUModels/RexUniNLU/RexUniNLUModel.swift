@@ -1,0 +1,62 @@
+import UniNLUCheckpoint
+import UniNLUCore
+
+// RexUniNLU (`rex/model/model.py` RexModel): the DeBERTa-v2 encoder under "plm", then the rotary
+// token-linking head Z = RoPE(ffnq(h))·RoPE(ffnk(h))ᵀ over the custom position ids, with the
+// frequencies read from the checkpoint (`rotary_emb.freqs`, upstream 10000^(−2m/H)).
+// Tensor names are verbatim from the upstream state dict.
+
+/// Checkpoint names of the Rex head, verbatim (the encoder lives under `root`).
+public enum RexUniNLUWeightNames {
+    public static let root = "plm"
+    public static let query = "ffnq"
+    public static let key = "ffnk"
+    public static let frequencies = "rotary_emb.freqs"
+}
+
+public final class RexUniNLUModel<K: EncoderKernels> {
+    typealias WeightNames = RexUniNLUWeightNames
+
+    public let encoder: DebertaV2Encoder<K>
+    /// ffnq and ffnk stacked into one [2H x H] linear: columns 0..<H = q, H..<2H = k.
+    let queryKey: K.Linear
+    public let frequencies: [Float]
+    public var kernels: K { encoder.kernels }
+
+    /// Upstream resizes the word embeddings by its four prompt markers ([PREFIX] [TYPE] [CLASSIFY] [MULTICLASSIFY]).
+    public static var addedTokenCount: Int { 4 }
+
+    public init(configuration: DebertaV2Configuration, kernels: K, store: TensorStore) throws {
+        encoder = try DebertaV2Encoder.load(
+            configuration: configuration, kernels: kernels, store: store, root: WeightNames.root,
+            extraWordEmbeddingRows: Self.addedTokenCount)
+        let h = configuration.hiddenSize
+        guard h % 2 == 0 else {
+            throw ModelError.unsupportedConfiguration(family: "RexUniNLU", problems: ["hidden_size \(h) is odd (RoPE rotates pairs)"])
+        }
+        let weight = try store.take("\(WeightNames.query).weight", shape: [h, h]) + store.take("\(WeightNames.key).weight", shape: [h, h])
+        let bias = try store.take("\(WeightNames.query).bias", shape: [h]) + store.take("\(WeightNames.key).bias", shape: [h])
+        queryKey = try kernels.makeLinear(weight: weight, bias: bias, outFeatures: 2 * h, inFeatures: h)
+        frequencies = try store.take(WeightNames.frequencies, shape: [h / 2])
+        try store.finish()
+    }
+
+    /// Z of every job, all jobs packed into one forward.
+    public func tokenPairLogits(_ jobs: [RexForwardJob]) throws -> [RexTokenPairLogits] {
+        guard !jobs.isEmpty else { return [] }
+        var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
+        for (index, job) in jobs.enumerated() {
+            guard job.count > 0, job.positions.count == job.count, job.mask.count == job.count * job.count else {
+                throw ModelError.invalidInput("job \(index): \(job.count) ids, \(job.positions.count) positions, \(job.mask.count) mask entries")
+            }
+            ids += job.ids
+            positions += job.positions
+            masks += job.mask
+        }
+        let sequences = PackedSequences(lengths: jobs.map(\.count))
+        let hidden = try encoder.encode(ids: ids, positions: positions, sequences: sequences, masks: masks)
+        let qk = try kernels.linear(hidden, queryKey, activation: .none, residual: nil)
+        let z = try kernels.rotaryPairScores(qk, positions: positions, frequencies: frequencies, sequences: sequences)
+        return zip(jobs, z).map { RexTokenPairLogits(count: $0.count, values: $1) }
+    }
+}
