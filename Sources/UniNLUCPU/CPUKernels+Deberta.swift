@@ -1,9 +1,9 @@
 import UniNLUCore
 
-// The DeBERTa-v2 / RexUniNLU ops of `EncoderKernels` on the CPU backend: shape checks here, the
+// The DeBERTa-v2 / RexUniNLU ops of `DebertaKernels` on the CPU backend: shape checks here, the
 // arithmetic in Ops/DisentangledAttention.swift, Ops/Convolution.swift, Ops/RotaryPairScores.swift.
 
-extension CPUKernels {
+extension CPUKernels: DebertaKernels {
     public typealias Convolution = CPUConvolution
 
     public func makeConvolution(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernelSize: Int) throws -> CPUConvolution {

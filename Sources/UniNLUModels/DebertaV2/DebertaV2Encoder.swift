@@ -2,7 +2,7 @@ import UniNLUCheckpoint
 import UniNLUCore
 
 // The DeBERTa-v2 encoder as RexUniNLU runs it (upstream `DebertaV2Model2dAttnMask`), written once
-// against `EncoderKernels`:
+// against `DebertaKernels` (EncoderKernels + the DeBERTa ops):
 //   E = LN(word[id])                                   (no absolute position / token-type embedding)
 //   layer: a = LN(h + Wo·attn_disentangled(Wqkv·h))    (c2p + p2c over custom position ids, 2-D mask)
 //          h = LN(a + W2·gelu(W1·a))
@@ -10,7 +10,7 @@ import UniNLUCore
 // The relative embeddings are LayerNorm-ed and projected by each layer's shared query/key weights
 // once at load time: they do not depend on the input.
 
-public struct DebertaV2Layer<K: EncoderKernels> {
+public struct DebertaV2Layer<K: DebertaKernels> {
     let qkv: K.Linear
     let attentionOutput: K.Linear
     let attentionNorm: K.Norm
@@ -21,7 +21,7 @@ public struct DebertaV2Layer<K: EncoderKernels> {
     let positionProjections: K.Activations
 }
 
-public final class DebertaV2Encoder<K: EncoderKernels> {
+public final class DebertaV2Encoder<K: DebertaKernels> {
     public let configuration: DebertaV2Configuration
     public let kernels: K
     let wordEmbeddings: K.EmbeddingTable

@@ -14,7 +14,7 @@ public enum RexUniNLUWeightNames {
     public static let frequencies = "rotary_emb.freqs"
 }
 
-public final class RexUniNLUModel<K: EncoderKernels> {
+public final class RexUniNLUModel<K: DebertaKernels> {
     typealias WeightNames = RexUniNLUWeightNames
 
     public let encoder: DebertaV2Encoder<K>
