@@ -15,12 +15,17 @@ public struct LoadedModel: Sendable {
     public let backend: Backend
     public let tokenizer: BertTokenizer
     public let siameseUIE: SiameseUIEPipeline?
+    public private(set) var rexUniNLU: RexUniNLUPipeline? = nil
 
     public var family: ModelFamily { directory.family }
 
     public static func load(
         modelDirectory url: URL, backend: Backend = .auto, precision: Precision = .fp16, limits: InputLimits = InputLimits()
     ) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return try load(plan: url, limits: limits)  // an engine plan (`uninlu build`)
+        }
         let directory = try ModelDirectory(url: url)
         let resolved = try backend.resolved()
         switch directory.family {
@@ -38,7 +43,16 @@ public struct LoadedModel: Sendable {
             let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
             return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
         case .rexUniNLU:
-            throw EngineError.familyNotImplemented(.rexUniNLU)
+            // The DeBERTa ops exist on the CPU backend only so far; `auto` uses it.
+            if backend == .cuda {
+                throw EngineError.backendUnavailable(backend: "cuda", reason: "RexUniNLU runs on the CPU backend only in this build")
+            }
+            let tokenizer = try loadTokenizer(directory)
+            let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
+            let store = TensorStore(try Checkpoint.open(modelDirectory: url))
+            let model = try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store)
+            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CPURexUniNLUForward(model: model), limits: limits)
+            return LoadedModel(directory: directory, backend: .cpu, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
         }
     }
 
@@ -52,7 +66,10 @@ public struct LoadedModel: Sendable {
     }
 
     /// Runs one text + schema through the family's pipeline.
-    public func predict(text: String, schema: Schema, outputAllPrefix: Bool = false) async throws -> ExtractionResult {
+    public func predict(
+        text: String, schema: Schema, outputAllPrefix: Bool = false, rexOptions: RexUniNLUOptions = RexUniNLUOptions()
+    ) async throws -> ExtractionResult {
+        if let rexUniNLU { return try await rexUniNLU.predict(text: text, schema: schema, options: rexOptions) }
         guard let siameseUIE else { throw EngineError.familyNotImplemented(family) }
         return try await siameseUIE.predict(text: text, schema: schema, options: SiameseUIEOptions(outputAllPrefix: outputAllPrefix))
     }
