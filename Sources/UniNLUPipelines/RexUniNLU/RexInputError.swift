@@ -13,11 +13,11 @@ public enum RexInputError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case let .labelTooLong(label, tokens, limit):
-            return "label \"\(label.unicodeScalars.prefix(40).map(String.init).joined())…\" is \(tokens - 1) tokens; RexUniNLU prompts hold labels of at most \(limit - 1) tokens (upstream silently drops longer ones; shorten it, or pass --rex-skip-long-labels to drop it as upstream does)"
+            return "label \"\(label.unicodeScalars.prefix(40).map(String.init).joined())…\" is \(tokens - 1) tokens; RexUniNLU prompts hold labels of at most \(limit - 1) tokens (upstream silently drops longer ones; shorten it, or set RexUniNLUOptions.overlongLabels = .skip to drop it as upstream does)"
         case .bothClassificationMarkers:
             return "the text contains both [CLASSIFY] and [MULTICLASSIFY]; use one marker (single-label or multi-label classification)"
         case .prefixMarkerInText:
-            return "the text contains a literal [PREFIX], which upstream RexUniNLU cannot handle; remove it or pass --rex-fix-markers-in-text to treat it as text"
+            return "the text contains a literal [PREFIX], which upstream RexUniNLU cannot handle; remove it, or set RexUniNLUOptions.fixMarkersInText to treat it as text"
         case let .markerInLabel(label, marker):
             return "label \"\(label)\" contains \(marker), which would break the prompt structure; remove it from the label"
         }
