@@ -1,6 +1,6 @@
 // The constants of upstream RexUniNLU (`rex/arguments.py` DataArguments) and the switches that depart
 // from upstream. With the defaults the output is upstream's, except where upstream silently drops
-// input (`overlongLabels`); every departure is listed in docs/upstream-quirks.md.
+// input (`overlongLabels`); every departure is listed in docs/rex-uninlu.md.
 
 public struct RexUniNLUOptions: Sendable, Equatable {
     /// What to do with a label longer than `labelMaxTokens` (upstream silently leaves it out of the prompt).
