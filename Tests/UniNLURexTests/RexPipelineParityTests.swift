@@ -57,3 +57,22 @@ struct RexPipelineParityTests {
         }
     }
 }
+
+@Suite("RexUniNLU through LoadedModel")
+struct RexLoadedModelTests {
+    @Test("LoadedModel.predict dispatches a Rex model directory to the Rex pipeline (what `uninlu predict` calls)")
+    func predictDispatches() async throws {
+        let model = try LoadedModel.load(modelDirectory: RexFixtures.modelURL, backend: .cpu)
+        let fixture = try #require(RexFixtures.fixture("rex_ner_card_example"))
+        let result = try await model.predict(
+            text: try #require(fixture["text"]?.stringValue), schema: try Schema(json: try #require(fixture["schema"])))
+        #expect(result.json == fixture["output"])
+    }
+
+    @Test("--backend cuda is refused for Rex with a clear message")
+    func cudaRefused() {
+        #expect(throws: (any Error).self) {
+            try LoadedModel.load(modelDirectory: RexFixtures.modelURL, backend: .cuda)
+        }
+    }
+}

@@ -61,7 +61,9 @@ struct RexClassificationDecoder {
                 if !blank && !(z[h, tt] > 0 && z[tt, t] > 0) { continue }
                 guard let start = window.spanStart(head: h) else { continue }
                 let end = window.offsets[t].end
-                let span = window.slice(start, end)
+                let isMarker = markerByID ? (h == t && window.ids[h] == markerID) : window.slice(start, end) == marker
+                // With the window fix the inserted marker has no text under it; it still reads as the marker.
+                let span = markerByID && isMarker ? marker : window.slice(start, end)
                 // Upstream: probs[0, tail, head] + probs[0, [TYPE], head] + probs[0, tail, [TYPE]].
                 let confidence = roundedMean(sigmoid(z[t, h]), sigmoid(z[tt, h]), sigmoid(z[t, tt]))
                 let prefix = level.prefixes[typeSlot.entry]
@@ -70,7 +72,6 @@ struct RexClassificationDecoder {
                         prefix + [RexPrefixItem(type: typeSlot.label, span: span, start: start, end: end, confidence: confidence)],
                         schema: children)
                 }
-                let isMarker = markerByID ? (h == t && window.ids[h] == markerID) : span == marker
                 guard isMarker else { continue }
                 var path = prefix.filter { $0.span == marker }.map {
                     RexPathItem(type: pythonStrip($0.type), span: $0.span, start: $0.start, end: $0.end, confidence: $0.confidence)
