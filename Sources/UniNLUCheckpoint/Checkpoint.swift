@@ -2,15 +2,6 @@
 
 import Foundation
 
-/// Read access to the named tensors of one checkpoint file.
-public protocol CheckpointReader: Sendable {
-    var url: URL { get }
-    /// Every tensor name, in file order.
-    var tensorNames: [String] { get }
-    /// The tensor called `name` (verbatim upstream name); throws `.tensorNotFound` for others.
-    func tensor(named name: String) throws -> CheckpointTensor
-}
-
 public enum Checkpoint {
     /// Weight files looked for in a model directory, in order of preference (as Hugging Face
     /// `from_pretrained` prefers safetensors).
