@@ -1,11 +1,11 @@
-// A dense layer with its weight stored transposed ([in x out], row-major) so that the GEMM reads
-// it contiguously; the bias is added with the optional activation and residual in one pass.
+// A dense layer: y = act(x · Wᵀ + b) (+ residual). Wᵀ is packed once into GEMM panels at init;
+// bias, activation and residual are applied by the GEMM epilogue while each block of y is in cache.
 
 public final class CPULinear: @unchecked Sendable {
     // @unchecked: immutable after init.
     public let inFeatures: Int
     public let outFeatures: Int
-    let weightT: UnsafeMutableBufferPointer<Float>
+    let packed: GemmPackedMatrix
     let bias: [Float]
 
     /// `weight` is PyTorch's [out x in] layout.
@@ -14,30 +14,44 @@ public final class CPULinear: @unchecked Sendable {
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
         self.bias = bias
-        weightT = .allocate(capacity: max(inFeatures * outFeatures, 1))
-        for o in 0..<outFeatures {
-            for i in 0..<inFeatures { weightT[i * outFeatures + o] = weight[o * inFeatures + i] }
+        packed = weight.withUnsafeBufferPointer {
+            GemmPackedMatrix(transposingWeight: $0.baseAddress!, outFeatures: outFeatures, inFeatures: inFeatures)
         }
     }
-
-    deinit { weightT.deallocate() }
 
     public func apply(_ x: CPUMatrix, activation: ActivationKind, residual: CPUMatrix?) -> CPUMatrix {
         precondition(x.columns == inFeatures)
         let y = CPUMatrix(rows: x.rows, columns: outFeatures)
-        Gemm.multiply(
-            m: x.rows, n: outFeatures, k: inFeatures,
-            a: x.pointer, lda: inFeatures, b: weightT.baseAddress!, ldb: outFeatures,
-            c: y.pointer, ldc: outFeatures)
-        let chunks = CPUParallel.chunks(x.rows, grain: 8)
-        CPUParallel.forEach(chunks.count, work: x.rows * outFeatures * 8) { chunk in
-            for r in chunks[chunk] {
-                let row = y.row(r)
-                for o in 0..<outFeatures { row[o] += bias[o] }
-                if activation == .gelu { Gelu.apply(row, count: outFeatures) }
-                if let residual {
-                    let res = residual.row(r)
-                    for o in 0..<outFeatures { row[o] += res[o] }
+        let width = outFeatures
+        bias.withUnsafeBufferPointer { biasBuffer in
+            let bias = biasBuffer.baseAddress!
+            Gemm.multiply(m: x.rows, a: x.pointer, lda: inFeatures, b: packed, c: y.pointer, ldc: width) { rows, columns in
+                let count = columns.count
+                for r in rows {
+                    let row = y.row(r) + columns.lowerBound
+                    let b = bias + columns.lowerBound
+                    var j = 0
+                    while j + 8 <= count {
+                        VectorMath.store(VectorMath.load(row + j) + VectorMath.load(b + j), row + j)
+                        j += 8
+                    }
+                    while j < count {
+                        row[j] += b[j]
+                        j += 1
+                    }
+                    if activation == .gelu { Gelu.apply(row, count: count) }
+                    if let residual {
+                        let res = residual.row(r) + columns.lowerBound
+                        j = 0
+                        while j + 8 <= count {
+                            VectorMath.store(VectorMath.load(row + j) + VectorMath.load(res + j), row + j)
+                            j += 8
+                        }
+                        while j < count {
+                            row[j] += res[j]
+                            j += 1
+                        }
+                    }
                 }
             }
         }
