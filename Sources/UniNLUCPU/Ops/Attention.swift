@@ -1,12 +1,13 @@
-import Foundation
-
-// Scaled-dot-product attention over packed sequences, per (sequence, head): softmax over the
-// keys whose mask is 1 (upstream adds finfo.min to the others, which gives exactly zero weight).
+// Scaled-dot-product attention over packed sequences, one (sequence, head) per task, FP32:
+// S = Q·Kᵀ and O = P·V through the GEMM (serial inside a task), softmax vectorized in between.
+// Softmax is over the keys whose mask is 1 (upstream adds finfo.min to the others, which gives
+// exactly zero weight); a row with every key masked is uniform, as finfo.min everywhere gives.
 
 public enum Attention {
     public static func apply(qkv: CPUMatrix, sequences: PackedSequencesView, heads: Int, headSize: Int) -> CPUMatrix {
         let hidden = heads * headSize
         precondition(qkv.columns == 3 * hidden)
+        let ld = qkv.columns
         let out = CPUMatrix(rows: qkv.rows, columns: hidden)
         let scale = 1 / Float(headSize).squareRoot()
         let jobs = sequences.count * heads
@@ -17,48 +18,81 @@ public enum Attention {
             let start = sequences.offsets[s]
             let length = sequences.offsets[s + 1] - start
             guard length > 0 else { return }
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: length)
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: length * length)
             defer { scores.deallocate() }
-            let acc = UnsafeMutablePointer<Float>.allocate(capacity: headSize)
-            defer { acc.deallocate() }
-            for i in 0..<length {
-                let q = qkv.row(start + i) + h * headSize
-                var maxScore = -Float.infinity
-                for j in 0..<length {
-                    if let mask = sequences.keyMask, mask[start + j] == 0 {
-                        scores[j] = -.infinity
-                        continue
-                    }
-                    let k = qkv.row(start + j) + hidden + h * headSize
-                    var dot: Float = 0
-                    for d in 0..<headSize { dot += q[d] * k[d] }
-                    scores[j] = dot * scale
-                    maxScore = max(maxScore, scores[j])
-                }
-                acc.update(repeating: 0, count: headSize)
-                var total: Float = 0
-                if maxScore == -.infinity {
-                    // Every key masked: upstream's finfo.min bias makes the softmax uniform.
-                    for j in 0..<length { scores[j] = 1 }
-                    total = Float(length)
-                } else {
-                    for j in 0..<length {
-                        let e = scores[j] == -.infinity ? 0 : expf(scores[j] - maxScore)
-                        scores[j] = e
-                        total += e
-                    }
-                }
-                for j in 0..<length where scores[j] != 0 {
-                    let v = qkv.row(start + j) + 2 * hidden + h * headSize
-                    let p = scores[j]
-                    for d in 0..<headSize { acc[d] += p * v[d] }
-                }
-                let o = out.row(start + i) + h * headSize
-                let inv = 1 / total
-                for d in 0..<headSize { o[d] = acc[d] * inv }
+            // 1 for a key that may be attended to, 0 for padding; nil when there is no mask.
+            var keep: UnsafeMutablePointer<Float>? = nil
+            if let mask = sequences.keyMask {
+                let k = UnsafeMutablePointer<Float>.allocate(capacity: length)
+                for j in 0..<length { k[j] = mask[start + j] == 0 ? 0 : 1 }
+                keep = k
             }
+            defer { keep?.deallocate() }
+
+            let q = qkv.row(start) + h * headSize
+            Gemm.multiply(
+                m: length, n: length, k: headSize, a: q, lda: ld,
+                b: q + hidden, bRowStride: 1, bColumnStride: ld,
+                c: scores, ldc: length, parallel: false)
+            for i in 0..<length {
+                softmax(scores + i * length, count: length, scale: scale, keep: keep)
+            }
+            Gemm.multiply(
+                m: length, n: headSize, k: length, a: scores, lda: length,
+                b: q + 2 * hidden, bRowStride: ld, bColumnStride: 1,
+                c: out.row(start) + h * headSize, ldc: hidden, parallel: false)
         }
         return out
+    }
+
+    /// In place: row ← softmax(scale · row) over the kept keys.
+    static func softmax(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float, keep: UnsafeMutablePointer<Float>?) {
+        typealias V = SIMD8<Float>
+        let vectorEnd = count / 8 * 8
+        var maxima = V(repeating: -.infinity)
+        var j = 0
+        while j < vectorEnd {
+            var v = VectorMath.load(row + j) * scale
+            if let keep { v.replace(with: -.infinity, where: VectorMath.load(keep + j) .== 0) }
+            VectorMath.store(v, row + j)
+            maxima = pointwiseMax(maxima, v)
+            j += 8
+        }
+        var maximum = maxima.max()
+        for t in vectorEnd..<count {
+            let v = keep.map { $0[t] == 0 } == true ? -Float.infinity : row[t] * scale
+            row[t] = v
+            maximum = max(maximum, v)
+        }
+        guard maximum > -.infinity else {
+            row.update(repeating: 1 / Float(count), count: count)
+            return
+        }
+        var sums = V()
+        j = 0
+        while j < vectorEnd {
+            var e = VectorMath.exp(VectorMath.load(row + j) - maximum)
+            if let keep { e *= VectorMath.load(keep + j) }
+            VectorMath.store(e, row + j)
+            sums += e
+            j += 8
+        }
+        if vectorEnd < count {
+            let rest = count - vectorEnd
+            var e = VectorMath.exp(VectorMath.loadPartial(row + vectorEnd, count: rest, fill: maximum) - maximum)
+            if let keep { e *= VectorMath.loadPartial(keep + vectorEnd, count: rest) } else {
+                for t in rest..<8 { e[t] = 0 }
+            }
+            VectorMath.storePartial(e, row + vectorEnd, count: rest)
+            sums += e
+        }
+        let inverse = 1 / sums.sum()
+        j = 0
+        while j < vectorEnd {
+            VectorMath.store(VectorMath.load(row + j) * inverse, row + j)
+            j += 8
+        }
+        for t in vectorEnd..<count { row[t] *= inverse }
     }
 }
 

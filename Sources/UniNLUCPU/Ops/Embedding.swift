@@ -20,17 +20,20 @@ public enum EmbeddingGather {
         let count = ids.first?.count ?? 0
         let width = tables[0].width
         let y = CPUMatrix(rows: count, columns: width)
-        let sum = UnsafeMutablePointer<Float>.allocate(capacity: width)
-        defer { sum.deallocate() }
-        for token in 0..<count {
-            sum.update(repeating: 0, count: width)
-            for (t, table) in tables.enumerated() {
-                let base = Int(ids[t][token]) * width
-                table.values.withUnsafeBufferPointer { v in
-                    for i in 0..<width { sum[i] += v[base + i] }
+        let chunks = CPUParallel.chunks(count, grain: 16)
+        CPUParallel.forEach(chunks.count, work: count * width * tables.count * 4) { chunk in
+            let sum = UnsafeMutablePointer<Float>.allocate(capacity: width)
+            defer { sum.deallocate() }
+            for token in chunks[chunk] {
+                sum.update(repeating: 0, count: width)
+                for (t, table) in tables.enumerated() {
+                    let base = Int(ids[t][token]) * width
+                    table.values.withUnsafeBufferPointer { v in
+                        for i in 0..<width { sum[i] += v[base + i] }
+                    }
                 }
+                LayerNorm.normalizeRow(sum, into: y.row(token), width: width, norm)
             }
-            LayerNorm.normalizeRow(sum, into: y.row(token), width: width, norm)
         }
         return y
     }

@@ -1,4 +1,6 @@
-// LayerNorm over each row: statistics accumulated in Double so the reference is not the weak link.
+// LayerNorm over each row, FP32 in and out. Statistics are two-pass (mean, then the mean square of
+// the deviations) in 16 FP32 lanes, the lanes combined in Double: accurate even when the mean is
+// large next to the spread.
 
 public final class CPUNorm: @unchecked Sendable {
     // @unchecked: immutable after init.
@@ -27,20 +29,62 @@ public enum LayerNorm {
         return y
     }
 
-    @inline(__always)
     static func normalizeRow(_ src: UnsafeMutablePointer<Float>, into dst: UnsafeMutablePointer<Float>, width: Int, _ norm: CPUNorm) {
-        var sum = 0.0
-        for i in 0..<width { sum += Double(src[i]) }
-        let mean = sum / Double(width)
-        var variance = 0.0
-        for i in 0..<width {
-            let d = Double(src[i]) - mean
-            variance += d * d
+        typealias V = SIMD8<Float>
+        guard width > 0 else { return }
+        let vectorEnd = width / 8 * 8
+        // Pass 1: mean. Subtracting the first value keeps the FP32 lane sums small.
+        let pivot = src[0]
+        var s0 = V(), s1 = V()
+        var i = 0
+        while i + 16 <= vectorEnd {
+            s0 += VectorMath.load(src + i) - pivot
+            s1 += VectorMath.load(src + i + 8) - pivot
+            i += 16
         }
-        variance /= Double(width)
-        let inv = 1.0 / (variance + Double(norm.epsilon)).squareRoot()
-        for i in 0..<width {
-            dst[i] = Float((Double(src[i]) - mean) * inv) * norm.gamma[i] + norm.beta[i]
+        if i < vectorEnd { s0 += VectorMath.load(src + i) - pivot }
+        var total = lanesSum(s0) + lanesSum(s1)
+        for j in vectorEnd..<width { total += Double(src[j] - pivot) }
+        // x - mean is computed as (x - pivot) - shift: the first difference is exact for values near
+        // the pivot, and shift is small, so a large common offset costs no precision.
+        let shift = Float(total / Double(width))
+        var q0 = V(), q1 = V()
+        i = 0
+        while i + 16 <= vectorEnd {
+            let d0 = (VectorMath.load(src + i) - pivot) - shift, d1 = (VectorMath.load(src + i + 8) - pivot) - shift
+            q0 += d0 * d0
+            q1 += d1 * d1
+            i += 16
         }
+        if i < vectorEnd {
+            let d = (VectorMath.load(src + i) - pivot) - shift
+            q0 += d * d
+        }
+        var squares = lanesSum(q0) + lanesSum(q1)
+        for j in vectorEnd..<width {
+            let d = (src[j] - pivot) - shift
+            squares += Double(d * d)
+        }
+        let inv = Float(1.0 / (squares / Double(width) + Double(norm.epsilon)).squareRoot())
+        // Pass 3: scale and shift.
+        norm.gamma.withUnsafeBufferPointer { gamma in
+            norm.beta.withUnsafeBufferPointer { beta in
+                let g = gamma.baseAddress!, b = beta.baseAddress!
+                var j = 0
+                while j < vectorEnd {
+                    let v = ((VectorMath.load(src + j) - pivot) - shift) * inv * VectorMath.load(g + j) + VectorMath.load(b + j)
+                    VectorMath.store(v, dst + j)
+                    j += 8
+                }
+                for j in vectorEnd..<width { dst[j] = ((src[j] - pivot) - shift) * inv * g[j] + b[j] }
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func lanesSum(_ v: SIMD8<Float>) -> Double {
+        var s = 0.0
+        for i in 0..<8 { s += Double(v[i]) }
+        return s
     }
 }
