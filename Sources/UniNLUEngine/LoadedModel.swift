@@ -22,10 +22,6 @@ public struct LoadedModel: Sendable {
     public static func load(
         modelDirectory url: URL, backend: Backend = .auto, precision: Precision = .fp16, limits: InputLimits = InputLimits()
     ) throws -> LoadedModel {
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            return try load(plan: url, limits: limits)  // an engine plan (`uninlu build`)
-        }
         let directory = try ModelDirectory(url: url)
         let resolved = try backend.resolved()
         switch directory.family {
