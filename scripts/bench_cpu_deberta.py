@@ -110,13 +110,17 @@ class NumpyRex:
     def gelu(x):
         return (0.5 * x * (1 + erf(x / np.sqrt(2)))).astype(np.float32)
 
+    def relative_rows(self, positions):
+        """Relative-embedding row of each pair: raw distances (max_relative_positions -1), clamped."""
+        rel_pos = positions[:, None] - positions[None, :]
+        return np.clip(rel_pos + self.span, 0, 2 * self.span - 1)
+
     def forward(self, ids, positions, mask):
         t, n, h = self.t, len(ids), self.c["hidden_size"]
         d = h // self.heads
         scale = np.float32(np.sqrt(d * 3))
         e = self.layer_norm(t["plm.embeddings.word_embeddings.weight"][ids], "plm.embeddings.LayerNorm")
-        rel_pos = positions[:, None] - positions[None, :]          # raw distances (max_relative_positions -1)
-        delta = np.clip(rel_pos + self.span, 0, 2 * self.span - 1)
+        delta = self.relative_rows(positions)
         hidden = e
         for layer in range(self.c["num_hidden_layers"]):
             p = f"plm.encoder.layer.{layer}"
