@@ -21,8 +21,14 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     let gemm: GemmEngine
     let pool: DeviceMemoryPool
     let staging: PinnedStaging
+    let weights: WeightArena
     let module: CUmodule
     private var functions: [String: CUfunction] = [:]
+    /// The last packing's staged attention layout (reused by every layer of a forward).
+    var attentionLayoutCache: AttentionOp.AttentionLayout?
+    /// FP16, head size 64: the tensor-core attention kernel (UNINLU_ATTENTION=scalar selects the
+    /// FP32-FMA kernel instead; `uninlu check` runs both).
+    public var tensorCoreAttention = getenvString("UNINLU_ATTENTION") != "scalar"
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int
@@ -53,6 +59,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
         }
         pool = DeviceMemoryPool(context: context)
+        weights = WeightArena(context: context)
         staging = try PinnedStaging(context: context)
         gemm = try GemmEngine(context: context, precision: precision)
     }
@@ -74,6 +81,14 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     }
 
     public var reservedActivationBytes: Int { pool.reservedBytes }
+
+    /// Reserves device memory for `elements` weight values in `tensors` tensors (one allocation, so
+    /// the weights cost no per-tensor rounding). Call before the makeLinear/makeNorm/... calls.
+    public func reserveWeights(elements: Int, tensors: Int) throws {
+        try context.makeCurrent()
+        // 256-byte alignment per tensor; 1 MiB covers the FP32 LayerNorm parameters under FP16.
+        try weights.reserve(bytes: elements * elementSize + tensors * 512 + (1 << 20))
+    }
 
     // MARK: host <-> device
 
@@ -112,8 +127,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         return matrix
     }
 
-    private func ownedUpload(_ values: [Float], asActivationType: Bool) throws -> OwnedDeviceMemory {
-        let memory = try OwnedDeviceMemory(context: context, bytes: max(values.count, 1) * (asActivationType ? elementSize : 4))
+    private func ownedUpload(_ values: [Float], asActivationType: Bool) throws -> ArenaSlice {
+        let memory = try weights.allocate(bytes: max(values.count, 1) * (asActivationType ? elementSize : 4))
         if asActivationType {
             try uploadConverted(values, into: memory.pointer)
         } else {
@@ -204,4 +219,66 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     func stageInt32(_ values: [Int32]) throws -> DeviceBuffer { try stage(values) }
     func stageUInt8(_ values: [UInt8]) throws -> DeviceBuffer { try stage(values) }
     func stageUInt64(_ values: [UInt64]) throws -> DeviceBuffer { try stage(values) }
+}
+
+extension CUDAKernels {
+    /// The GEMM algorithms chosen so far, as plan JSON entries.
+    public func exportTunedGemms() -> [JSONValue] {
+        gemm.exportTuned().map { entry in
+            .object([
+                ("m", .number(Double(entry.key.m))), ("n", .number(Double(entry.key.n))), ("k", .number(Double(entry.key.k))),
+                ("gelu", .bool(entry.key.gelu)), ("residual", .bool(entry.key.residual)),
+                ("algo", .string(Base64.encode(entry.algo))),
+            ])
+        }
+    }
+
+    /// Seeds the GEMM choices from a plan (entries that do not parse are skipped: they re-tune).
+    public func importTunedGemms(_ entries: [JSONValue]) throws {
+        try context.makeCurrent()
+        for entry in entries {
+            guard let m = entry["m"]?.intValue, let n = entry["n"]?.intValue, let k = entry["k"]?.intValue,
+                  let gelu = entry["gelu"]?.boolValue, let residual = entry["residual"]?.boolValue,
+                  let text = entry["algo"]?.stringValue, let bytes = Base64.decode(text) else { continue }
+            try gemm.importTuned(key: .init(m: m, n: n, k: k, gelu: gelu, residual: residual), algo: bytes)
+        }
+    }
+}
+
+/// Minimal base64 (RFC 4648) so that this target needs no Foundation.
+enum Base64 {
+    static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out: [UInt8] = []
+        var i = 0
+        while i < bytes.count {
+            let b0 = bytes[i], b1 = i + 1 < bytes.count ? bytes[i + 1] : 0, b2 = i + 2 < bytes.count ? bytes[i + 2] : 0
+            out.append(alphabet[Int(b0 >> 2)])
+            out.append(alphabet[Int(((b0 & 3) << 4) | (b1 >> 4))])
+            out.append(i + 1 < bytes.count ? alphabet[Int(((b1 & 15) << 2) | (b2 >> 6))] : UInt8(ascii: "="))
+            out.append(i + 2 < bytes.count ? alphabet[Int(b2 & 63)] : UInt8(ascii: "="))
+            i += 3
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func decode(_ text: String) -> [UInt8]? {
+        var lookup = [UInt8](repeating: 255, count: 256)
+        for (i, c) in alphabet.enumerated() { lookup[Int(c)] = UInt8(i) }
+        let chars = Array(text.utf8).filter { $0 != UInt8(ascii: "=") }
+        var out: [UInt8] = []
+        var buffer: UInt32 = 0, bits = 0
+        for c in chars {
+            let v = lookup[Int(c)]
+            guard v != 255 else { return nil }
+            buffer = (buffer << 6) | UInt32(v)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
+            }
+        }
+        return out
+    }
 }

@@ -23,10 +23,10 @@ public final class CUDALinear: @unchecked Sendable {
     // @unchecked: immutable after upload.
     public let outFeatures: Int
     public let inFeatures: Int
-    let weight: OwnedDeviceMemory
-    let bias: OwnedDeviceMemory
+    let weight: ArenaSlice
+    let bias: ArenaSlice
 
-    init(outFeatures: Int, inFeatures: Int, weight: OwnedDeviceMemory, bias: OwnedDeviceMemory) {
+    init(outFeatures: Int, inFeatures: Int, weight: ArenaSlice, bias: ArenaSlice) {
         self.outFeatures = outFeatures
         self.inFeatures = inFeatures
         self.weight = weight
@@ -39,11 +39,11 @@ public final class CUDANorm: @unchecked Sendable {
     public let width: Int
     public let epsilon: Float
     /// gamma then beta, FP32.
-    let parameters: OwnedDeviceMemory
+    let parameters: ArenaSlice
     var gamma: CUdeviceptr { parameters.pointer }
     var beta: CUdeviceptr { parameters.pointer + CUdeviceptr(width * 4) }
 
-    init(width: Int, epsilon: Float, parameters: OwnedDeviceMemory) {
+    init(width: Int, epsilon: Float, parameters: ArenaSlice) {
         self.width = width
         self.epsilon = epsilon
         self.parameters = parameters
@@ -54,9 +54,9 @@ public final class CUDAEmbeddingTable: @unchecked Sendable {
     // @unchecked: immutable after upload.
     public let rows: Int
     public let width: Int
-    let values: OwnedDeviceMemory
+    let values: ArenaSlice
 
-    init(rows: Int, width: Int, values: OwnedDeviceMemory) {
+    init(rows: Int, width: Int, values: ArenaSlice) {
         self.rows = rows
         self.width = width
         self.values = values

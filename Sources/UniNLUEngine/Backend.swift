@@ -11,7 +11,7 @@ public enum Backend: String, Sendable, CaseIterable {
 }
 
 /// Numeric policy of the CUDA backend (the CPU backend is always FP32).
-public enum Precision: String, Sendable, CaseIterable {
+public enum ComputePrecision: String, Sendable, CaseIterable {
     case fp16
     case fp32
 

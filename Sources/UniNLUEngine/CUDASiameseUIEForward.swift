@@ -1,3 +1,4 @@
+import UniNLUCheckpoint
 import UniNLUCore
 import UniNLUCUDA
 import UniNLUModels
@@ -43,5 +44,19 @@ final class CUDASiameseUIEForward: SiameseUIEForward {
             try model.kernels.context.makeCurrent()
             return try model.pointerLogits(box.value)
         }
+    }
+}
+
+extension CUDAKernels {
+    /// Reserves one device allocation for every float tensor of `reader` (less `ignored`).
+    func reserveWeights(for reader: any CheckpointReader, ignoring ignored: [String]) throws {
+        let skip = Set(ignored)
+        var elements = 0, tensors = 0
+        for name in reader.tensorNames where !skip.contains(name) {
+            let tensor = try reader.tensor(named: name)
+            elements += tensor.shape.reduce(1, *)
+            tensors += 1
+        }
+        try reserveWeights(elements: elements, tensors: tensors)
     }
 }

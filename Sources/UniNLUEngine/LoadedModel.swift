@@ -20,8 +20,12 @@ public struct LoadedModel: Sendable {
     public var family: ModelFamily { directory.family }
 
     public static func load(
-        modelDirectory url: URL, backend: Backend = .auto, precision: Precision = .fp16, limits: InputLimits = InputLimits()
+        modelDirectory url: URL, backend: Backend = .auto, precision: ComputePrecision = .fp16, limits: InputLimits = InputLimits()
     ) throws -> LoadedModel {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            return try load(plan: url, limits: limits)  // an engine plan (`uninlu build`)
+        }
         let directory = try ModelDirectory(url: url)
         let resolved = try backend.resolved()
         switch directory.family {
@@ -32,7 +36,9 @@ public struct LoadedModel: Sendable {
             let forward: any SiameseUIEForward
             if resolved == .cuda {
                 let kernels = try CUDAKernels(context: CUDAContext(), precision: precision.cuda)
-                forward = CUDASiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: kernels, store: store))
+                let reader = try Checkpoint.open(modelDirectory: url)
+                try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+                forward = CUDASiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader)))
             } else {
                 forward = CPUSiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store))
             }

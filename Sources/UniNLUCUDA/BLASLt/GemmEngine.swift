@@ -35,7 +35,7 @@ final class GemmEngine {
     private var handle: cublasLtHandle_t?
     private let workspace: OwnedDeviceMemory
     private var preference: cublasLtMatmulPreference_t?
-    private var plans: [Key: Plan] = [:]
+    var plans: [Key: Plan] = [:]
     var autotune = true
     /// Candidates timed per shape (cuBLASLt's heuristic order otherwise).
     var autotuneCandidates = 6
@@ -73,7 +73,7 @@ final class GemmEngine {
         plans.map { ($0.key, $0.value.microseconds, $0.value.candidates, $0.value.algo != nil) }
     }
 
-    private func makePlan(_ key: Key) throws -> Plan {
+    func makePlan(_ key: Key) throws -> Plan {
         let plan = Plan()
         do {
             try api.check(api.cublasLtMatmulDescCreate(&plan.desc, Int32(UNINLU_CUBLAS_COMPUTE_32F), Int32(UNINLU_CUDA_R_32F)), "cublasLtMatmulDescCreate")
@@ -159,5 +159,27 @@ final class GemmEngine {
         }
         plan.algo = best?.algo ?? usable[0].algo
         plan.microseconds = best?.micros ?? 0
+    }
+}
+
+// Tuned choices travel in engine plans: cublasLtMatmulAlgo_t is 64 trivially copyable bytes, valid
+// for the same cuBLASLt version (the plan records it and the loader checks).
+extension GemmEngine {
+    func exportTuned() -> [(key: Key, algo: [UInt8])] {
+        plans.compactMap { key, plan in
+            guard var algo = plan.algo else { return nil }
+            let bytes = withUnsafeBytes(of: &algo) { Array($0) }
+            return (key, bytes)
+        }
+    }
+
+    func importTuned(key: Key, algo bytes: [UInt8]) throws {
+        guard bytes.count == MemoryLayout<cublasLtMatmulAlgo_t>.size else { return }
+        guard plans[key] == nil else { return }
+        let plan = try makePlan(key)
+        var algo = cublasLtMatmulAlgo_t()
+        withUnsafeMutableBytes(of: &algo) { $0.copyBytes(from: bytes) }
+        plan.algo = algo
+        plans[key] = plan
     }
 }

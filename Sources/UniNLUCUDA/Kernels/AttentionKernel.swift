@@ -111,9 +111,160 @@ enum AttentionKernel {
     UNINLU_ATTENTION(32)
     UNINLU_ATTENTION(64)
     UNINLU_ATTENTION(128)
+
+    // Tensor-core variant (FP16, head size 64), FlashAttention-2 style: a warp owns 16 queries of one
+    // sequence; keys stream in blocks of 16 (global loads, L1-shared by the block's 4 warps);
+    // S = Q·Kᵀ and O += P·V with mma.sync m16n8k16 (FP16 operands, FP32 accumulators); online
+    // softmax in FP32; P re-packed from the S accumulators as the A operand.
+    // S = Q·Kᵀ and O += P·V with mma.sync m16n8k16 (FP16 in, FP32 accumulate); online softmax in FP32.
+    __device__ __forceinline__ unsigned int pack_f16x2(float lo, float hi) {
+        return (unsigned int)f32_to_f16(lo) | ((unsigned int)f32_to_f16(hi) << 16);
+    }
+    __device__ __forceinline__ void mma_16816(float* c, const unsigned int* a, unsigned int b0, unsigned int b1) {
+        asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                     : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                     : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    }
+    extern "C" __global__ void __launch_bounds__(128) attention_mma_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        const int4 item = items[blockIdx.x];
+        const int head = blockIdx.y;
+        const int seqStart = item.x, len = item.y;
+        const int q0 = item.z + warp * 16;
+        const int qEnd = item.z + item.w;
+        if (q0 >= qEnd) return;
+        const int H = heads * 64;
+        const long ld = 3L * H;
+        const int g = lane >> 2, t = lane & 3;   // group row, thread-in-group
+        // Q fragments (A operand, 4 k-steps over 64 dims), pre-scaled by `scale`.
+        unsigned int qa[4][4];
+        const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
+        const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
+        const uninlu_f16* qrow1 = qkv + (long)r1 * ld + (long)head * 64;
+        #pragma unroll
+        for (int ks = 0; ks < 4; ++ks) {
+            const int c = ks * 16 + t * 2;
+            qa[ks][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
+            qa[ks][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
+            qa[ks][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
+            qa[ks][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
+        }
+        float o[8][4];
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+        float m0 = NEG_INF, m1 = NEG_INF, l0 = 0.f, l1 = 0.f;
+        bool anyKey = false;
+        for (int kb = 0; kb < len; kb += 16) {
+            // S for 16 keys: two n-tiles of 8 keys.
+            float s[2][4];
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+                const int key = kb + nt * 8 + g;                 // this thread's B column (key)
+                const int keyRow = seqStart + min(key, len - 1);
+                const unsigned int* krow = reinterpret_cast<const unsigned int*>(qkv + (long)keyRow * ld + H + (long)head * 64);
+                #pragma unroll
+                for (int ks = 0; ks < 4; ++ks) {
+                    const unsigned int b0 = krow[(ks * 16 + t * 2) >> 1];
+                    const unsigned int b1 = krow[(ks * 16 + t * 2 + 8) >> 1];
+                    mma_16816(s[nt], qa[ks], b0, b1);
+                }
+            }
+            // Mask: columns of this thread's accumulators are keys kb + nt*8 + t*2 + (0,1).
+            float bm0 = NEG_INF, bm1 = NEG_INF;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int key = kb + nt * 8 + t * 2 + e;
+                    const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
+                    if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
+                    bm0 = fmaxf(bm0, s[nt][e]);
+                    bm1 = fmaxf(bm1, s[nt][2 + e]);
+                }
+            }
+            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
+            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            if (bm0 != NEG_INF) anyKey = true;   // same for every row of the sequence (mask is per key)
+            const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
+            const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);
+            const float c1 = (n1 == NEG_INF) ? 1.f : expf(m1 - n1);
+            m0 = n0; m1 = n1;
+            float p[2][4];
+            float ps0 = 0.f, ps1 = 0.f;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    p[nt][e] = s[nt][e] == NEG_INF ? 0.f : expf(s[nt][e] - m0);
+                    p[nt][2 + e] = s[nt][2 + e] == NEG_INF ? 0.f : expf(s[nt][2 + e] - m1);
+                    ps0 += p[nt][e];
+                    ps1 += p[nt][2 + e];
+                }
+            }
+            l0 = l0 * c0 + ps0;
+            l1 = l1 * c1 + ps1;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] *= c0; o[n][1] *= c0; o[n][2] *= c1; o[n][3] *= c1; }
+            // P as the A operand of P·V (16 queries x 16 keys).
+            unsigned int pa[4];
+            pa[0] = pack_f16x2(p[0][0], p[0][1]);
+            pa[1] = pack_f16x2(p[0][2], p[0][3]);
+            pa[2] = pack_f16x2(p[1][0], p[1][1]);
+            pa[3] = pack_f16x2(p[1][2], p[1][3]);
+            // V as the B operand: B[k = key][n = dim]; this thread needs keys t*2+(0,1) and t*2+8+(0,1) at dim n*8+g.
+            const int k0 = kb + t * 2, k8 = kb + t * 2 + 8;
+            const uninlu_f16* v00 = qkv + (long)(seqStart + min(k0, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v01 = qkv + (long)(seqStart + min(k0 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v10 = qkv + (long)(seqStart + min(k8, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v11 = qkv + (long)(seqStart + min(k8 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) {
+                const int d = n * 8 + g;
+                const unsigned int b0 = (unsigned int)v00[d] | ((unsigned int)v01[d] << 16);
+                const unsigned int b1 = (unsigned int)v10[d] | ((unsigned int)v11[d] << 16);
+                mma_16816(o[n], pa, b0, b1);
+            }
+        }
+        // Normalise (a sequence whose keys are all masked gets uniform weights, as the reference does).
+        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
+        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        if (!anyKey) {
+            // Every key masked: uniform weights over the sequence, as the reference does.
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+            for (int j = 0; j < len; ++j) {
+                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
+                #pragma unroll
+                for (int n = 0; n < 8; ++n) {
+                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
+                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
+                }
+            }
+            l0 = (float)len; l1 = (float)len;
+        }
+        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+        const int row0 = q0 + g, row1 = q0 + g + 8;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            if (row0 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
+            }
+            if (row1 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
+            }
+        }
+    }
+
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "attention_d\($0)" } }
+    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64"] }
+    /// Queries per block of the tensor-core kernel (4 warps × 16).
+    static let tensorCoreQueriesPerBlock = 64
     static let queriesPerWarp = 4
     static let warpsPerBlock = 4
     static var queriesPerBlock: Int { queriesPerWarp * warpsPerBlock }
@@ -134,33 +285,79 @@ enum AttentionOp {
             throw CUDAError.unsupported(op: "attention", detail: "head size \(headSize) (have \(AttentionKernel.headSizes)), hidden \(hidden) must be a multiple of 8")
         }
         let out = try k.makeMatrix(rows: qkv.rows, columns: hidden)
-        var items: [Int32] = []
-        var maxLength = 0
-        for s in 0..<sequences.count {
-            let start = sequences.offsets[s], length = sequences.length(of: s)
-            maxLength = max(maxLength, length)
-            var q = 0
-            while q < length {
-                let count = min(AttentionKernel.queriesPerBlock, length - q)
-                items += [Int32(start), Int32(length), Int32(start + q), Int32(count)]
-                q += count
-            }
+        // Every layer of a forward sees the same packing: stage its work items and mask once.
+        let staged: AttentionLayout
+        if let cached = k.attentionLayoutCache, cached.sequences == sequences {
+            staged = cached
+        } else {
+            guard let layout = try makeLayout(k, sequences) else { return out }
+            k.attentionLayoutCache = layout
+            staged = layout
         }
-        guard !items.isEmpty else { return out }
-        let shared = AttentionKernel.sharedBytes(maxLength: maxLength, headSize: headSize)
+        let shared = AttentionKernel.sharedBytes(maxLength: staged.maxLength, headSize: headSize)
         let limit = max(48 << 10, k.context.info.maxSharedMemoryPerBlockOptin)
         guard shared <= limit else {
-            throw CUDAError.unsupported(op: "attention", detail: "sequence of \(maxLength) tokens needs \(shared) bytes of shared memory (limit \(limit))")
+            throw CUDAError.unsupported(op: "attention", detail: "sequence of \(staged.maxLength) tokens needs \(shared) bytes of shared memory (limit \(limit))")
         }
-        let itemBuffer = try k.stageInt32(items)
-        let maskBuffer = try sequences.keyMask.map { try k.stageUInt8($0) }
+        let scale = 1 / Float(headSize).squareRoot()
+        if k.precision == .fp16, headSize == 64, k.tensorCoreAttention {
+            try k.context.launch(
+                k.function("attention_mma_d64"), name: "attention_mma_d64", grid: (staged.tensorCoreItemCount, heads, 1),
+                block: (128, 1, 1),
+                [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(staged.tensorCoreItems.pointer), .pointer(staged.mask?.pointer ?? 0),
+                 .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
+            return out
+        }
         let name = "attention_d\(headSize)"
         try k.context.launch(
-            k.function(name), name: name, grid: (items.count / 4, heads, 1),
+            k.function(name), name: name, grid: (staged.itemCount, heads, 1),
             block: (32 * AttentionKernel.warpsPerBlock, 1, 1), sharedBytes: shared,
-            [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(itemBuffer.pointer), .pointer(maskBuffer?.pointer ?? 0),
-             .int32(Int32(heads)), .int32(Int32(maxLength)), .float(1 / Float(headSize).squareRoot())])
-        withExtendedLifetime(maskBuffer) {}
+            [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(staged.items.pointer), .pointer(staged.mask?.pointer ?? 0),
+             .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
         return out
+    }
+
+    /// Work items and key mask of one packing, staged on the device.
+    final class AttentionLayout {
+        let sequences: PackedSequences
+        let items: DeviceBuffer
+        let itemCount: Int
+        let mask: DeviceBuffer?
+        let maxLength: Int
+        let tensorCoreItems: DeviceBuffer
+        let tensorCoreItemCount: Int
+        init(sequences: PackedSequences, items: DeviceBuffer, itemCount: Int, tensorCoreItems: DeviceBuffer, tensorCoreItemCount: Int,
+             mask: DeviceBuffer?, maxLength: Int) {
+            self.sequences = sequences
+            self.items = items
+            self.itemCount = itemCount
+            self.tensorCoreItems = tensorCoreItems
+            self.tensorCoreItemCount = tensorCoreItemCount
+            self.mask = mask
+            self.maxLength = maxLength
+        }
+    }
+
+    static func makeLayout(_ k: CUDAKernels, _ sequences: PackedSequences) throws -> AttentionLayout? {
+        func workItems(perBlock: Int) -> [Int32] {
+            var items: [Int32] = []
+            for s in 0..<sequences.count {
+                let start = sequences.offsets[s], length = sequences.length(of: s)
+                var q = 0
+                while q < length {
+                    let count = min(perBlock, length - q)
+                    items += [Int32(start), Int32(length), Int32(start + q), Int32(count)]
+                    q += count
+                }
+            }
+            return items
+        }
+        let maxLength = sequences.maxLength
+        let items = workItems(perBlock: AttentionKernel.queriesPerBlock)
+        guard !items.isEmpty else { return nil }
+        let tensorCore = workItems(perBlock: AttentionKernel.tensorCoreQueriesPerBlock)
+        return AttentionLayout(sequences: sequences, items: try k.stageInt32(items), itemCount: items.count / 4,
+                               tensorCoreItems: try k.stageInt32(tensorCore), tensorCoreItemCount: tensorCore.count / 4,
+                               mask: try sequences.keyMask.map { try k.stageUInt8($0) }, maxLength: maxLength)
     }
 }

@@ -13,6 +13,7 @@ final class DeviceMemoryPool: @unchecked Sendable {
     private var free: [Int: [CUdeviceptr]] = [:]
     private var all: [CUdeviceptr] = []
     private(set) var reservedBytes = 0
+    private var retaining: [DeviceBuffer]?
 
     init(context: CUDAContext) { self.context = context }
 
@@ -23,6 +24,20 @@ final class DeviceMemoryPool: @unchecked Sendable {
     }
 
     func allocate(bytes: Int) throws -> DeviceBuffer {
+        let buffer = try allocateUnretained(bytes: bytes)
+        if retaining != nil { retaining!.append(buffer) }
+        return buffer
+    }
+
+    /// While a graph is captured, every buffer handed out is also kept by the graph.
+    func beginRetaining() { retaining = [] }
+
+    func endRetaining() -> [DeviceBuffer] {
+        defer { retaining = nil }
+        return retaining ?? []
+    }
+
+    private func allocateUnretained(bytes: Int) throws -> DeviceBuffer {
         let size = Self.sizeClass(bytes)
         lock.lock()
         if var list = free[size], let pointer = list.popLast() {
@@ -106,4 +121,47 @@ final class OwnedDeviceMemory: @unchecked Sendable {
     }
 
     deinit { context.free(pointer) }
+}
+
+/// Weights: sub-allocated (256-byte aligned) from a few large chunks, so that a model's hundreds of
+/// tensors cost no per-allocation rounding; the chunks are freed when the last weight goes.
+final class WeightArena: @unchecked Sendable {
+    // @unchecked: used from the model thread only while loading; chunks are immutable afterwards.
+    private let context: CUDAContext
+    private var chunks: [OwnedDeviceMemory] = []
+    private var offset = 0
+    static let chunkBytes = 64 << 20
+
+    init(context: CUDAContext) { self.context = context }
+
+    /// One chunk for the whole model when its size is known up front (no tail waste).
+    func reserve(bytes: Int) throws {
+        chunks.append(try OwnedDeviceMemory(context: context, bytes: (bytes + 255) & ~255))
+        offset = 0
+    }
+
+    func allocate(bytes: Int) throws -> ArenaSlice {
+        let size = (max(bytes, 1) + 255) & ~255
+        if chunks.isEmpty || offset + size > chunks[chunks.count - 1].bytes {
+            chunks.append(try OwnedDeviceMemory(context: context, bytes: max(Self.chunkBytes, size)))
+            offset = 0
+        }
+        let chunk = chunks[chunks.count - 1]
+        let slice = ArenaSlice(pointer: chunk.pointer + CUdeviceptr(offset), bytes: bytes, arena: self)
+        offset += size
+        return slice
+    }
+}
+
+/// A weight tensor's place in a `WeightArena`; keeps the arena alive.
+final class ArenaSlice: @unchecked Sendable {
+    // @unchecked: immutable.
+    let pointer: CUdeviceptr
+    let bytes: Int
+    private let arena: WeightArena
+    init(pointer: CUdeviceptr, bytes: Int, arena: WeightArena) {
+        self.pointer = pointer
+        self.bytes = bytes
+        self.arena = arena
+    }
 }

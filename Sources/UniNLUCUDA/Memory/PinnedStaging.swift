@@ -9,6 +9,8 @@ final class PinnedStaging {
     private let base: UnsafeMutableRawPointer
     private let capacity: Int
     private var offset = 0
+    /// Bytes kept for captured graphs, which read them at every replay.
+    private var floor = 0
 
     init(context: CUDAContext, capacity: Int = 8 << 20) throws {
         self.context = context
@@ -19,7 +21,10 @@ final class PinnedStaging {
     deinit { context.freePinned(base) }
 
     /// Marks the arena free: call only after the stream has been synchronized.
-    func reset() { offset = 0 }
+    func reset() { offset = floor }
+
+    /// Keeps everything staged so far (a graph just captured reads it on replay).
+    func reserveUsed() { floor = offset }
 
     /// Copies `bytes` from `source` into device memory at `destination`, in stream order.
     func upload(_ source: UnsafeRawBufferPointer, to destination: CUdeviceptr) throws {
@@ -32,7 +37,11 @@ final class PinnedStaging {
         }
         if offset + aligned > capacity {
             try context.synchronize()
-            offset = 0
+            offset = floor
+            if offset + aligned > capacity {
+                try context.copy(toDevice: destination, from: source.baseAddress!, bytes: bytes)
+                return
+            }
         }
         let slot = base + offset
         slot.copyMemory(from: source.baseAddress!, byteCount: bytes)

@@ -9,11 +9,12 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Model directory as ModelScope ships it (config.json, vocab.txt, model.safetensors or pytorch_model.bin).")
     var model: String
 
-    @Option(name: .long, help: "Compute backend: auto (best available) or cpu.")
+    @Option(name: .long, help: "Compute backend: auto (CUDA when a usable GPU is present, else CPU), cpu or cuda.")
     var backend: Backend = .auto
 
-    func load(limits: InputLimits = InputLimits()) throws -> LoadedModel {
-        try LoadedModel.load(modelDirectory: URL(fileURLWithPath: model), backend: backend, limits: limits)
+    /// `precision` applies to the CUDA backend (the CPU backend is FP32).
+    func load(limits: InputLimits = InputLimits(), precision: ComputePrecision = .fp16) throws -> LoadedModel {
+        try LoadedModel.load(modelDirectory: URL(fileURLWithPath: model), backend: backend, precision: precision, limits: limits)
     }
 }
 

@@ -1,0 +1,159 @@
+import Foundation
+import UniNLUCheckpoint
+import UniNLUCore
+import UniNLUCUDA
+import UniNLUModels
+import UniNLUPipelines
+
+// `uninlu bench --backend cuda`: the BERT encoder forward (embeddings + all layers, packed, no
+// padding) at given batch×sequence shapes, timed with CUDA events around each forward (host-side op
+// dispatch included: this is the latency a caller sees), median of many after warm-up; and the
+// end-to-end SiameseUIE latency of one request in process (host clock, tokenizer to decoded spans).
+// The weights are the model directory's (scripts/gpu/bench_bert.py writes a random base-size one so
+// that PyTorch runs the very same weights).
+
+public enum CUDABenchmark {
+    public struct Shape: Sendable, CustomStringConvertible {
+        public var batch: Int
+        public var sequence: Int
+        public init(batch: Int, sequence: Int) { self.batch = batch; self.sequence = sequence }
+        public var description: String { "\(batch)x\(sequence)" }
+        public init?(_ text: String) {
+            let parts = text.lowercased().split(separator: "x").compactMap { Int($0) }
+            guard parts.count == 2, parts[0] > 0, parts[1] > 0 else { return nil }
+            self.init(batch: parts[0], sequence: parts[1])
+        }
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        return sorted.isEmpty ? .nan : sorted[sorted.count / 2]
+    }
+
+    static func stddev(_ values: [Double]) -> Double {
+        guard values.count > 1 else { return 0 }
+        let mean = values.reduce(0, +) / Double(values.count)
+        return (values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(values.count - 1)).squareRoot()
+    }
+
+    /// Encoder forward timings for each shape; returns a JSON object.
+    public static func encoder(modelDirectory: URL, precision: ComputePrecision, shapes: [Shape], warmup: Int, iterations: Int,
+                               log: (String) -> Void) throws -> JSONValue {
+        let directory = try ModelDirectory(url: modelDirectory)
+        let configuration = try directory.decodeConfig(BertConfiguration.self)
+        let loadStart = Date()
+        let context = try CUDAContext()
+        let kernels = try CUDAKernels(context: context, precision: precision.cuda)
+        let memoryBefore = try context.memoryInfo()
+        let reader = try Checkpoint.open(modelDirectory: modelDirectory)
+        try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames + ["head_clsf.weight", "head_clsf.bias", "tail_clsf.weight", "tail_clsf.bias"])
+        let store = TensorStore(reader)
+        store.ignore(prefix: "head_clsf")
+        store.ignore(prefix: "tail_clsf")
+        store.ignore(SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+        let upper = SiameseUIEModel<CUDAKernels>.upperLayerCount
+        let encoder = try BertEncoder.load(
+            configuration: configuration, kernels: kernels, store: store, root: "plm",
+            layerPrefixes: [("plm.encoder.layer", configuration.layerCount - upper), ("crossattention.layer", upper)])
+        try kernels.synchronize()
+        let memoryAfter = try context.memoryInfo()
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        log("loaded \(configuration.layerCount)-layer encoder (\(precision.rawValue)) in \(String(format: "%.2f", loadSeconds)) s; kernels compiled in \(String(format: "%.2f", kernels.compileSeconds)) s; weights use \((memoryBefore.free - memoryAfter.free) >> 20) MiB")
+        var rows: [JSONValue] = []
+        var rng = CheckRandom(seed: 7)
+        for shape in shapes {
+            let tokens = shape.batch * shape.sequence
+            let ids = (0..<tokens).map { _ in Int32(rng.int(configuration.vocabularySize)) }
+            let positions = (0..<tokens).map { Int32($0 % shape.sequence) }
+            let types = [Int32](repeating: 0, count: tokens)
+            let sequences = PackedSequences(lengths: [Int](repeating: shape.sequence, count: shape.batch))
+            func forward() throws -> CUDAMatrix {
+                try encoder.run(encoder.embed(ids: ids, positions: positions, tokenTypes: types), layers: 0..<encoder.layerCount, sequences: sequences)
+            }
+            let start = try context.makeEvent(), end = try context.makeEvent()
+            for _ in 0..<warmup { _ = try forward() }
+            try kernels.synchronize()
+            var samples: [Double] = []
+            var hostSamples: [Double] = []
+            for _ in 0..<iterations {
+                let hostStart = Date()
+                try start.record()
+                let y = try forward()
+                try end.record()
+                try end.synchronize()
+                hostSamples.append(Date().timeIntervalSince(hostStart) * 1000)
+                samples.append(try end.milliseconds(since: start))
+                withExtendedLifetime(y) {}
+            }
+            try kernels.synchronize()
+            // The same forward as one CUDA graph (no per-op host dispatch), checked against eager.
+            var graphFields: [(String, JSONValue)] = []
+            do {
+                let eager = try kernels.download(forward())
+                let (graph, graphOutput) = try kernels.captureGraph { try forward() }
+                try graph.launch()
+                let replayed = try kernels.download(graphOutput)
+                let diff = zip(eager, replayed).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+                for _ in 0..<warmup { try graph.launch() }
+                var graphSamples: [Double] = []
+                for _ in 0..<iterations {
+                    try start.record()
+                    try graph.launch()
+                    try end.record()
+                    try end.synchronize()
+                    graphSamples.append(try end.milliseconds(since: start))
+                }
+                graphFields = [("graph_median_ms", .number(median(graphSamples))), ("graph_min_ms", .number(graphSamples.min() ?? .nan)),
+                               ("graph_vs_eager_max_abs", .number(Double(diff)))]
+                log(String(format: "encoder %@ %@: CUDA graph replay median %.3f ms (max |graph - eager| = %.2e)",
+                           shape.description, precision.rawValue, median(graphSamples), diff))
+                withExtendedLifetime(graph) {}
+            } catch {
+                log("encoder \(shape) graph capture failed: \(error)")
+                graphFields = [("graph_error", .string("\(error)"))]
+            }
+            let med = median(samples)
+            log(String(format: "encoder %@ %@: median %.3f ms (host %.3f ms), stddev %.3f, %.0f tokens/s",
+                       shape.description, precision.rawValue, med, median(hostSamples), stddev(samples), Double(tokens) / med * 1000))
+            rows.append(.object([
+                ("shape", .string(shape.description)), ("batch", .number(Double(shape.batch))), ("sequence", .number(Double(shape.sequence))),
+                ("median_ms", .number(med)), ("host_median_ms", .number(median(hostSamples))), ("stddev_ms", .number(stddev(samples))),
+                ("min_ms", .number(samples.min() ?? .nan)), ("samples", .number(Double(samples.count))),
+                ("tokens_per_s", .number(Double(tokens) / med * 1000)),
+            ] + graphFields))
+        }
+        return .object([
+            ("precision", .string(precision.rawValue)), ("device", .string(context.info.name)),
+            ("load_seconds", .number(loadSeconds)), ("compile_seconds", .number(kernels.compileSeconds)),
+            ("weight_bytes", .number(Double(memoryBefore.free - memoryAfter.free))),
+            ("activation_pool_bytes", .number(Double(kernels.reservedActivationBytes))),
+            ("shapes", .array(rows)),
+        ])
+    }
+
+    /// End-to-end latency of one request (text + flat schema), model already loaded and warmed up.
+    public static func endToEnd(modelDirectory: URL, backend: Backend, precision: ComputePrecision, text: String, labels: [String],
+                                warmup: Int, iterations: Int, log: (String) -> Void) async throws -> JSONValue {
+        let loadStart = Date()
+        let model = try LoadedModel.load(modelDirectory: modelDirectory, backend: backend, precision: precision)
+        let schema = try Schema(json: .array(labels.map { .string($0) }))
+        let first = try await model.predict(text: text, schema: schema)
+        let firstResultSeconds = Date().timeIntervalSince(loadStart)
+        for _ in 0..<warmup { _ = try await model.predict(text: text, schema: schema) }
+        var samples: [Double] = []
+        for _ in 0..<iterations {
+            let start = Date()
+            _ = try await model.predict(text: text, schema: schema)
+            samples.append(Date().timeIntervalSince(start) * 1000)
+        }
+        let med = median(samples)
+        log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s", backend.rawValue, precision.rawValue, med, firstResultSeconds))
+        return .object([
+            ("backend", .string(model.backend.rawValue)), ("precision", .string(precision.rawValue)),
+            ("text", .string(text)), ("labels", .array(labels.map { .string($0) })),
+            ("median_ms", .number(med)), ("stddev_ms", .number(stddev(samples))), ("min_ms", .number(samples.min() ?? .nan)),
+            ("samples", .number(Double(samples.count))), ("load_to_first_result_s", .number(firstResultSeconds)),
+            ("output", first.json),
+        ])
+    }
+}

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One device run: unpack the carried static binary, doctor, the CUDA parity check (ops + fixtures,
+# FP32 and FP16), then the benchmark side by side with PyTorch. Everything lands under $OUT.
+# Usage (device): bash scripts/gpu/run-checks.sh   [CHECK_ONLY=1] [SKIP_COMPILE=1]
+set -u -o pipefail
+OUT=${OUT:-/tmp/uninlu-out}
+mkdir -p "$OUT"
+BIN=/tmp/uninlu
+xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN" || { echo "no carried binary"; exit 2; }
+COMMIT=$(cat .carry/commit 2>/dev/null || git rev-parse --short HEAD 2>/dev/null || echo unknown)
+export PYTHONUNBUFFERED=1
+
+nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv | tee -a "$OUT/run.log"
+"$BIN" doctor | tee -a "$OUT/run.log"
+"$BIN" doctor --json > "$OUT/doctor.json"
+
+timeout 300 "$BIN" check all --seed ${SEED:-20261125} 2>&1 | tee "$OUT/check.txt"
+echo "check exit code: $?" | tee -a "$OUT/check.txt"
+[ "${CHECK_ONLY:-0}" = 1 ] && exit 0
+
+MODEL=/tmp/bench-model
+python3 scripts/gpu/bench_bert.py make-model "$MODEL" Tests/Fixtures/siamese_uie/model 2>&1 | tail -2 | tee -a "$OUT/run.log"
+timeout 240 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
+    --iterations 50 --warmup 10 --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物 --output "$OUT/uninlu-bench.json" 2>&1 | tee -a "$OUT/run.log"
+timeout 200 "$BIN" bench --model "$MODEL" --backend cuda --precision fp32 --shapes 1x128,128x128 --iterations 20 \
+    --output "$OUT/uninlu-bench-fp32.json" 2>&1 | tee -a "$OUT/run.log"
+UNINLU_ATTENTION=scalar timeout 120 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 --iterations 20 \
+    --output "$OUT/uninlu-bench-fp16-fma-attention.json" 2>&1 | sed 's/^/[fma attention] /' | tee -a "$OUT/run.log"
+TIMEFORMAT="wall %R s"
+{ echo "uninlu build:"; time timeout 120 "$BIN" build --model "$MODEL" --precision fp16 --output /tmp/bench-fp16.plan
+  ls -l /tmp/bench-fp16.plan
+  echo "predict from the plan (process start to first result):"
+  time timeout 60 "$BIN" predict --model /tmp/bench-fp16.plan \
+      --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物; } 2>&1 | tee -a "$OUT/run.log"
+timeout 420 python3 scripts/gpu/bench_bert.py torch "$MODEL" "$OUT/torch-bench.json" 2>&1 | grep -v Warning | tee -a "$OUT/run.log"
+python3 scripts/gpu/bench_bert.py merge "$OUT/uninlu-bench.json" "$OUT/torch-bench.json" "$OUT/gpu-bench.json" "$COMMIT" 2>&1 | tee -a "$OUT/run.log"
