@@ -18,8 +18,9 @@ struct RexBadInputTests {
     @Test("[CLASSIFY] not first: the blank fallback answers [] as upstream; fixBlankFallbackMarker scores the marker")
     func markerNotFirst() async throws {
         let text = "这部电影的剧情太拖沓了，看得我想睡觉。[CLASSIFY]"
-        let upstream = try await pipeline().predict(text: text, schema: Self.sentiment)
-        #expect(upstream.paths.isEmpty)
+        let upstream = try await pipeline().predictWithWarnings(text: text, schema: Self.sentiment)
+        #expect(upstream.result.paths.isEmpty)
+        #expect(upstream.warnings.contains { $0.contains("not at the start") }, "a warning says why: \(upstream.warnings)")
         var options = RexUniNLUOptions()
         options.fixBlankFallbackMarker = true
         let fixed = try await pipeline().predict(text: text, schema: Self.sentiment, options: options)

@@ -46,4 +46,18 @@ struct RexModelParityTests {
             #expect(problems.isEmpty, "case \(id) forward \(index): \(problems.prefix(5).joined(separator: "; ")) (\(problems.count) problems)")
         }
     }
+
+    @Test("batch invariance: a job alone and inside a mixed-length batch give the same Z")
+    func batchInvariance() throws {
+        let model = try #require(Self.model)
+        let jobs = ["rex_ner_card_example", "rex_re_org", "rex_cls_hierarchical"].compactMap(RexFixtures.fixture)
+            .flatMap { ($0["forwards"]?.arrayValue ?? []).prefix(2) }.map(RexFixtures.job)
+        #expect(jobs.count >= 4)
+        let together = try model.tokenPairLogits(jobs)
+        for (job, batched) in zip(jobs, together) {
+            let alone = try model.tokenPairLogits([job])[0]
+            let worst = zip(alone.values, batched.values).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(worst <= 1e-6, "job of \(job.count) tokens differs by \(worst) when batched")
+        }
+    }
 }

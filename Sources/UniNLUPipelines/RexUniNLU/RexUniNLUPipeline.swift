@@ -44,6 +44,13 @@ public struct RexUniNLUPipeline: Sendable {
         if single && multi { throw RexInputError.bothClassificationMarkers }
 
         var run = Run(pipeline: self, options: options, markers: markers, legalPaths: Self.legalPaths(schema))
+        if single || multi {
+            // Upstream's blank fallback assumes the marker is the first text token (it then answers []).
+            let first = tokenizer.encode(text, addSpecialTokens: false).ids.first
+            if first != (single ? markers.classify : markers.multiClassify) && !options.fixBlankFallbackMarker {
+                run.warnings.append("the \(single ? Self.classifyMarker : Self.multiClassifyMarker) marker is not at the start of the text: if no label passes the thresholds, upstream's fallback answers [] (put the marker first, or set RexUniNLUOptions.fixBlankFallbackMarker)")
+            }
+        }
         var root = RexLevel()
         root.insert([], schema: schema)
         var paths = try await run.promptLoop(text: text, root: root, blank: false)
