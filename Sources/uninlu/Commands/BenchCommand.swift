@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import UniNLUCPU
+import UniNLUCheckpoint
+import UniNLUCore
+import UniNLUModels
+
+// `uninlu bench`: times the full encoder forward (embeddings + every layer) of a SiameseUIE/BERT
+// model directory on the CPU backend, on random ids (B sequences of S tokens, positions 0..<S,
+// token type 0, no padding). Warm-up runs first, then the median of N. scripts/bench_cpu.py runs
+// it next to a NumPy forward of the same weights; --dump-output lets that script check that both
+// compute the same thing.
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the CPU encoder forward (embeddings + all layers) on random ids; JSON with --json.")
+
+    @Option(help: "Model directory (config.json and model.safetensors or pytorch_model.bin), SiameseUIE layout.")
+    var model: String
+
+    @Option(help: "Sequences per forward.")
+    var batch = 1
+
+    @Option(help: "Tokens per sequence (at most max_position_embeddings).")
+    var seq = 128
+
+    @Option(help: "Timed forwards.")
+    var iterations = 10
+
+    @Option(help: "Untimed forwards before timing.")
+    var warmup = 2
+
+    @Option(help: "Seed of the random token ids.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print one JSON object (times in ms) instead of a summary line.")
+    var json = false
+
+    @Option(help: "Also write the ids and the encoder output of one (untimed) forward to this JSON file.")
+    var dumpOutput: String?
+
+    func validate() throws {
+        if batch <= 0 { throw ValidationError("--batch must be positive") }
+        if seq <= 0 { throw ValidationError("--seq must be positive") }
+        if iterations <= 0 { throw ValidationError("--iterations must be positive") }
+        if warmup < 0 { throw ValidationError("--warmup must not be negative") }
+    }
+
+    func run() async throws {
+        let directory = URL(fileURLWithPath: model)
+        let configURL = directory.appendingPathComponent("config.json")
+        let configuration: BertConfiguration
+        do {
+            configuration = try JSONDecoder().decode(BertConfiguration.self, from: Data(contentsOf: configURL))
+        } catch {
+            throw ValidationError("cannot read \(configURL.path) as a BERT config.json: \(error)")
+        }
+        guard seq <= configuration.maxPositions else {
+            throw ValidationError("--seq \(seq) exceeds max_position_embeddings \(configuration.maxPositions)")
+        }
+
+        let clock = ContinuousClock()
+        let loadStart = clock.now
+        let store = TensorStore(try Checkpoint.open(modelDirectory: directory))
+        let siamese = try SiameseUIEModel<CPUKernels>(configuration: configuration, kernels: CPUKernels(), store: store)
+        let loadSeconds = (clock.now - loadStart).seconds
+
+        var generator = SplitMix64(seed: seed)
+        let vocabulary = UInt64(configuration.vocabularySize)
+        let ids = (0..<batch).map { _ in (0..<seq).map { _ in Int32(generator.next() % vocabulary) } }
+        let flatIDs = ids.flatMap { $0 }
+        let positions = (0..<batch).flatMap { _ in (0..<seq).map { Int32($0) } }
+        let tokenTypes = [Int32](repeating: 0, count: flatIDs.count)
+        let sequences = PackedSequences(lengths: Array(repeating: seq, count: batch))
+        let encoder = siamese.encoder
+        func forward() throws -> CPUMatrix {
+            try encoder.run(
+                encoder.embed(ids: flatIDs, positions: positions, tokenTypes: tokenTypes),
+                layers: 0..<encoder.layerCount, sequences: sequences)
+        }
+
+        if let dumpOutput {
+            try writeDump(forward(), ids: ids, to: URL(fileURLWithPath: dumpOutput))
+        }
+        for _ in 0..<warmup { _ = try forward() }
+        var times: [Double] = []
+        for _ in 0..<iterations {
+            let start = clock.now
+            _ = try forward()
+            times.append((clock.now - start).seconds * 1e3)
+        }
+
+        let sorted = times.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let p90 = sorted[min(sorted.count - 1, Int((0.9 * Double(sorted.count)).rounded(.up)) - 1)]
+        let mean = times.reduce(0, +) / Double(times.count)
+        let tokensPerSecond = Double(batch * seq) / median * 1e3
+        if json {
+            let report: [String: Any] = [
+                "batch": batch, "seq": seq, "layers": encoder.layerCount, "iterations": iterations, "warmup": warmup,
+                "median_ms": median, "mean_ms": mean, "p90_ms": p90, "min_ms": sorted[0],
+                "tokens_per_s": tokensPerSecond, "times_ms": times,
+                "threads": CPUParallel.threadCount, "gemm": Gemm.implementation.rawValue,
+                "cpu": HostCPU.current.modelName, "load_s": loadSeconds,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(String(
+                format: "%dx%d, %d layers: median %.2f ms, mean %.2f ms, p90 %.2f ms, %.0f tokens/s (%d threads, gemm %@; load %.1f s)",
+                batch, seq, encoder.layerCount, median, mean, p90, tokensPerSecond, CPUParallel.threadCount,
+                Gemm.implementation.rawValue, loadSeconds))
+        }
+    }
+
+    /// {"ids": [[…]], "rows", "columns", "output_f32le_base64"}: the output as little-endian FP32.
+    private func writeDump(_ output: CPUMatrix, ids: [[Int32]], to url: URL) throws {
+        let values = output.values
+        var bytes = Data(capacity: values.count * 4)
+        for value in values { withUnsafeBytes(of: value.bitPattern.littleEndian) { bytes.append(contentsOf: $0) } }
+        let document: [String: Any] = [
+            "ids": ids.map { $0.map(Int.init) }, "rows": output.rows, "columns": output.columns,
+            "output_f32le_base64": bytes.base64EncodedString(),
+        ]
+        try JSONSerialization.data(withJSONObject: document).write(to: url)
+    }
+}
+
+/// SplitMix64: a tiny seeded generator, so that a seed names the same ids on every machine.
+private struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        let (s, attoseconds) = components
+        return Double(s) + Double(attoseconds) * 1e-18
+    }
+}
