@@ -16,19 +16,22 @@ struct RexExtractionDecoder {
         let nh = window.hintTokenCount
         guard z.count == n else { throw RexPipelineError.internalInconsistency("Z is \(z.count)x\(z.count) for \(n) tokens") }
         let typeTokens = try window.typeTokenIndices(prompt)
-        // head→type and type→tail links of each slot.
-        var heads = [Set<Int>](repeating: [], count: typeTokens.count)
-        var tails = [Set<Int>](repeating: [], count: typeTokens.count)
-        for (slot, t) in typeTokens.enumerated() {
+        // Per text token: the slots it heads (Z[h, [TYPE]] > 0), ascending = prompt order; per slot and
+        // token: whether the [TYPE] links to it as a tail (Z[[TYPE], t] > 0). Candidate spans then only
+        // visit the slots their head links to, instead of every slot.
+        var slotsByHead = [[Int]](repeating: [], count: n)
+        var tailLinked = [Bool](repeating: false, count: typeTokens.count * n)
+        for (slot, tt) in typeTokens.enumerated() {
             for i in nh..<n {
-                if z[i, t] > 0 { heads[slot].insert(i) }
-                if z[t, i] > 0 { tails[slot].insert(i) }
+                if z[i, tt] > 0 { slotsByHead[i].append(slot) }
+                if z[tt, i] > 0 { tailLinked[slot * n + i] = true }
             }
         }
         var paths: [[RexPathItem]] = []
-        for h in nh..<n {
+        for h in nh..<n where !slotsByHead[h].isEmpty {
             for t in h..<n where z[h, t] > 0 {
-                for (slot, typeSlot) in prompt.types.enumerated() where heads[slot].contains(h) && tails[slot].contains(t) {
+                for slot in slotsByHead[h] where tailLinked[slot * n + t] {
+                    let typeSlot = prompt.types[slot]
                     guard let start = window.spanStart(head: h) else { continue }
                     let end = window.offsets[t].end
                     let span = window.slice(start, end)
