@@ -7,7 +7,7 @@ extension CPUKernels: DebertaKernels {
     public typealias Convolution = CPUConvolution
 
     public func makeConvolution(weight: [Float], bias: [Float], outChannels: Int, inChannels: Int, kernelSize: Int) throws -> CPUConvolution {
-        guard kernelSize > 0, kernelSize % 2 == 1, weight.count == outChannels * inChannels * kernelSize, bias.count == outChannels else {
+        guard kernelSize > 0, kernelSize % 2 == 1, outChannels > 0, inChannels > 0, weight.count == outChannels * inChannels * kernelSize, bias.count == outChannels else {
             throw CPUKernelError.shapeMismatch(
                 op: "convolution", detail: "weight \(weight.count), bias \(bias.count) for \(outChannels)x\(inChannels)x\(kernelSize) (odd kernel)")
         }
@@ -35,7 +35,7 @@ extension CPUKernels: DebertaKernels {
     }
 
     public func rotaryPairScores(_ queryKeys: CPUMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]] {
-        guard queryKeys.columns % 2 == 0, queryKeys.rows == sequences.totalRows, positions.count == queryKeys.rows,
+        guard queryKeys.columns > 0, queryKeys.columns % 2 == 0, queryKeys.rows == sequences.totalRows, positions.count == queryKeys.rows,
               2 * frequencies.count <= queryKeys.columns / 2
         else {
             throw CPUKernelError.shapeMismatch(
