@@ -55,10 +55,10 @@ public enum Attention {
             var v = VectorMath.load(row + j) * scale
             if let keep { v.replace(with: -.infinity, where: VectorMath.load(keep + j) .== 0) }
             VectorMath.store(v, row + j)
-            maxima = pointwiseMax(maxima, v)
+            maxima.replace(with: v, where: v .> maxima)  // pointwiseMax is not inlined
             j += 8
         }
-        var maximum = maxima.max()
+        var maximum = VectorMath.largest(maxima)
         for t in vectorEnd..<count {
             let v = keep.map { $0[t] == 0 } == true ? -Float.infinity : row[t] * scale
             row[t] = v
@@ -86,7 +86,7 @@ public enum Attention {
             VectorMath.storePartial(e, row + vectorEnd, count: rest)
             sums += e
         }
-        let inverse = 1 / sums.sum()
+        let inverse = 1 / VectorMath.sum(sums)
         j = 0
         while j < vectorEnd {
             VectorMath.store(VectorMath.load(row + j) * inverse, row + j)

@@ -46,6 +46,20 @@ enum VectorMath {
         return p / q
     }
 
+    /// The largest lane (SIMD's `max()` is not inlined, and costs a call per row).
+    @inline(__always)
+    static func largest(_ v: Vector) -> Float {
+        var m = v[0]
+        for i in 1..<8 where v[i] > m { m = v[i] }
+        return m
+    }
+
+    @inline(__always)
+    static func sum(_ v: Vector) -> Float {
+        let half = v.lowHalf + v.highHalf
+        return (half[0] + half[2]) + (half[1] + half[3])
+    }
+
     /// Loads `count` (< 8) floats, padding with `fill`.
     @inline(__always)
     static func loadPartial(_ p: UnsafePointer<Float>, count: Int, fill: Float = 0) -> Vector {
