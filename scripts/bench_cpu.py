@@ -41,6 +41,9 @@ REMOVED_OPENBLAS_ENV = {}
 for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     if _name in os.environ:
         REMOVED_OPENBLAS_ENV[_name] = os.environ.pop(_name)
+# --threads N must reach OpenBLAS before NumPy loads it.
+if "--threads" in sys.argv[:-1]:
+    os.environ["OPENBLAS_NUM_THREADS"] = sys.argv[sys.argv.index("--threads") + 1]
 
 import numpy as np  # noqa: E402  (after the environment fix on purpose)
 from scipy.special import erf  # noqa: E402
@@ -200,26 +203,31 @@ class NumpyEncoder:
 
 
 def time_numpy(encoder, ids, iterations, warmup):
+    """Wall and process CPU time (all threads) of each forward, in ms."""
     for _ in range(warmup):
         encoder.forward(ids)
-    times = []
+    times, cpu_times = [], []
     for _ in range(iterations):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         encoder.forward(ids)
         times.append((time.perf_counter() - start) * 1e3)
-    return times
+        cpu_times.append((time.process_time() - cpu_start) * 1e3)
+    return times, cpu_times
 
 
 # ---------------------------------------------------------------------------------------------
 # Swift side
 
 
-def run_swift(binary, model_dir, batch, seq, iterations, warmup, seed, dump=None):
+def run_swift(binary, model_dir, batch, seq, iterations, warmup, seed, threads=None, dump=None):
     command = [binary, "bench", "--model", model_dir, "--batch", str(batch), "--seq", str(seq),
                "--iterations", str(iterations), "--warmup", str(warmup), "--seed", str(seed), "--json"]
     if dump:
         command += ["--dump-output", dump]
-    result = subprocess.run(command, capture_output=True, text=True)
+    env = dict(os.environ)
+    if threads:
+        env["UNINLU_CPU_THREADS"] = str(threads)
+    result = subprocess.run(command, capture_output=True, text=True, env=env)
     if result.returncode != 0:
         sys.exit(f"uninlu bench failed ({result.returncode}):\n{' '.join(command)}\n{result.stderr}")
     return json.loads(result.stdout)
@@ -300,6 +308,8 @@ def main():
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs before each round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating NumPy / Swift rounds per shape")
     parser.add_argument("--seed", type=int, default=0, help="seed of the weights and the ids")
+    parser.add_argument("--threads", type=int, help="threads for both sides (OPENBLAS_NUM_THREADS, UNINLU_CPU_THREADS); "
+                        "default: each library's own choice (all cores)")
     parser.add_argument("--model-dir", help="reuse or keep the generated model here (default: a temp dir, deleted)")
     parser.add_argument("--out", help="result file (default: bench/results/<date>-cpu-bert-base.json)")
     args = parser.parse_args()
@@ -327,7 +337,7 @@ def main():
         for batch, seq in shapes:
             print(f"{batch}x{seq}: checking agreement", file=sys.stderr)
             dump = os.path.join(model_dir, f"dump-{batch}x{seq}.json")
-            first = run_swift(args.uninlu, model_dir, batch, seq, 1, 0, args.seed, dump=dump)
+            first = run_swift(args.uninlu, model_dir, batch, seq, 1, 0, args.seed, threads=args.threads, dump=dump)
             swift_threads = first.get("threads")
             ids, swift_output = read_dump(dump)
             os.remove(dump)
@@ -341,25 +351,34 @@ def main():
             }
             print(f"{batch}x{seq}: agreement {agreement}", file=sys.stderr)
 
-            numpy_times, swift_times, swift_reports = [], [], []
+            numpy_times, numpy_cpu, swift_times, swift_cpu, swift_reports = [], [], [], [], []
             for round_index in range(args.rounds):
-                numpy_times += time_numpy(encoder, ids, args.iterations, args.warmup)
-                report = run_swift(args.uninlu, model_dir, batch, seq, args.iterations, args.warmup, args.seed)
+                wall, cpu = time_numpy(encoder, ids, args.iterations, args.warmup)
+                numpy_times += wall
+                numpy_cpu += cpu
+                report = run_swift(args.uninlu, model_dir, batch, seq, args.iterations, args.warmup, args.seed, threads=args.threads)
                 swift_times += report["times_ms"]
-                swift_reports.append({k: v for k, v in report.items() if k != "times_ms"})
+                swift_cpu += report.get("cpu_times_ms", [])
+                swift_reports.append({k: v for k, v in report.items() if k not in ("times_ms", "cpu_times_ms")})
                 print(f"{batch}x{seq} round {round_index + 1}: numpy median {summary(numpy_times)['median_ms']:.1f} ms, "
                       f"swift median {summary(swift_times)['median_ms']:.1f} ms", file=sys.stderr)
             numpy_summary, swift_summary = summary(numpy_times), summary(swift_times)
             tokens = batch * seq
-            results.append({
+            entry = {
                 "batch": batch,
                 "seq": seq,
-                "numpy": numpy_summary | {"tokens_per_s": tokens / numpy_summary["median_ms"] * 1e3, "times_ms": numpy_times},
+                "numpy": numpy_summary | {"tokens_per_s": tokens / numpy_summary["median_ms"] * 1e3, "times_ms": numpy_times,
+                                          "cpu_median_ms": summary(numpy_cpu)["median_ms"], "cpu_times_ms": numpy_cpu},
                 "swift": swift_summary | {"tokens_per_s": tokens / swift_summary["median_ms"] * 1e3, "times_ms": swift_times,
                                           "reports": swift_reports},
                 "ratio_numpy_over_swift": numpy_summary["median_ms"] / swift_summary["median_ms"],
+                "ratio_numpy_over_swift_min": numpy_summary["min_ms"] / swift_summary["min_ms"],
                 "agreement": agreement,
-            })
+            }
+            if swift_cpu:
+                entry["swift"] |= {"cpu_median_ms": summary(swift_cpu)["median_ms"], "cpu_times_ms": swift_cpu}
+                entry["ratio_numpy_over_swift_cpu_time"] = entry["numpy"]["cpu_median_ms"] / entry["swift"]["cpu_median_ms"]
+            results.append(entry)
     finally:
         if temporary:
             shutil.rmtree(temporary, ignore_errors=True)
@@ -372,7 +391,8 @@ def main():
                        "pre-transposed weights, exact erf GELU",
         "date": now.isoformat(timespec="seconds"),
         "machine": machine_info(swift_threads) | {"load_average_at_start": load_at_start},
-        "settings": {"iterations_per_round": args.iterations, "warmup": args.warmup, "rounds": args.rounds, "seed": args.seed},
+        "settings": {"iterations_per_round": args.iterations, "warmup": args.warmup, "rounds": args.rounds, "seed": args.seed,
+                     "threads": args.threads or "default (all cores)"},
         "results": results,
     }
     out = args.out or os.path.join(REPO, "bench", "results", f"{now.date().isoformat()}-cpu-bert-base.json")
@@ -380,10 +400,11 @@ def main():
     with open(out, "w") as f:
         json.dump(document, f, indent=1)
         f.write("\n")
-    print(f"{'shape':>8} {'numpy ms':>10} {'swift ms':>10} {'numpy/swift':>12} {'max|diff|':>10}")
+    print(f"{'shape':>8} {'numpy ms':>10} {'swift ms':>10} {'numpy/swift':>12} {'min ratio':>10} {'cpu ratio':>10} {'max|diff|':>10}")
     for r in results:
         print(f"{r['batch']}x{r['seq']:<6} {r['numpy']['median_ms']:10.1f} {r['swift']['median_ms']:10.1f} "
-              f"{r['ratio_numpy_over_swift']:12.2f} {r['agreement']['max_abs_diff']:10.2e}")
+              f"{r['ratio_numpy_over_swift']:12.2f} {r['ratio_numpy_over_swift_min']:10.2f} "
+              f"{r.get('ratio_numpy_over_swift_cpu_time', float('nan')):10.2f} {r['agreement']['max_abs_diff']:10.2e}")
     print(f"saved {out}")
 
 

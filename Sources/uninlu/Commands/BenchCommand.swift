@@ -84,11 +84,12 @@ struct BenchCommand: AsyncParsableCommand {
             try writeDump(forward(), ids: ids, to: URL(fileURLWithPath: dumpOutput))
         }
         for _ in 0..<warmup { _ = try forward() }
-        var times: [Double] = []
+        var times: [Double] = [], cpuTimes: [Double] = []
         for _ in 0..<iterations {
-            let start = clock.now
+            let start = clock.now, cpuStart = processCPUSeconds()
             _ = try forward()
             times.append((clock.now - start).seconds * 1e3)
+            cpuTimes.append((processCPUSeconds() - cpuStart) * 1e3)
         }
 
         let sorted = times.sorted()
@@ -100,7 +101,7 @@ struct BenchCommand: AsyncParsableCommand {
             let report: [String: Any] = [
                 "batch": batch, "seq": seq, "layers": encoder.layerCount, "iterations": iterations, "warmup": warmup,
                 "median_ms": median, "mean_ms": mean, "p90_ms": p90, "min_ms": sorted[0],
-                "tokens_per_s": tokensPerSecond, "times_ms": times,
+                "tokens_per_s": tokensPerSecond, "times_ms": times, "cpu_times_ms": cpuTimes,
                 "threads": CPUParallel.threadCount, "gemm": Gemm.implementation.rawValue,
                 "cpu": HostCPU.current.modelName, "load_s": loadSeconds,
             ]
@@ -125,6 +126,14 @@ struct BenchCommand: AsyncParsableCommand {
         ]
         try JSONSerialization.data(withJSONObject: document).write(to: url)
     }
+}
+
+/// CPU time of the whole process (all threads), in seconds: on a machine shared with other work,
+/// the wall time of a forward includes time spent descheduled; its CPU time does not.
+private func processCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
 }
 
 /// SplitMix64: a tiny seeded generator, so that a seed names the same ids on every machine.
