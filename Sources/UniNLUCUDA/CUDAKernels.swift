@@ -55,7 +55,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         module = try context.loadModule(image: image)
         for name in KernelLibrary.names { functions[name] = try context.function(module, named: name) }
         let optin = context.info.maxSharedMemoryPerBlockOptin
-        for name in AttentionKernel.names where optin > 48 << 10 {
+        // Only the FMA attention kernels use dynamic shared memory (and have no static shared memory).
+        for name in AttentionKernel.headSizes.map({ "attention_d\($0)" }) where optin > 48 << 10 {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
         }
         pool = DeviceMemoryPool(context: context)

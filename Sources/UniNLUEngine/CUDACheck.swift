@@ -158,6 +158,7 @@ public enum CUDACheck {
             let attentionCases: [(lengths: [Int], heads: Int, headSize: Int, masked: Bool)] = [
                 ([128], 12, 64, false), ([1, 7, 129], 12, 64, true), ([5, 3, 16], 2, 16, true), ([384, 60], 12, 64, true),
                 ([33], 4, 32, false), ([17, 2], 2, 128, true), ([512], 12, 64, true),
+                ([Int](repeating: 100, count: 23) + [77], 12, 64, true),  // enough work for 4-warp blocks
             ]
             let attentionVariants = precision == .fp16 ? [true, false] : [false]
             for tensorCore in attentionVariants {

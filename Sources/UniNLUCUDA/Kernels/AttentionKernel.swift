@@ -260,9 +260,152 @@ enum AttentionKernel {
         }
     }
 
+
+    // The same with K and V staged per warp in shared memory (16-byte coalesced loads, rows padded
+    // to 144 bytes) and the mma operands read with ldmatrix (.trans for V): the default.
+    __device__ __forceinline__ void ldmatrix_x4(unsigned int& r0, unsigned int& r1, unsigned int& r2, unsigned int& r3, const void* smem_row) {
+        const unsigned int a = (unsigned int)__cvta_generic_to_shared(smem_row);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+    }
+    __device__ __forceinline__ void ldmatrix_x4_trans(unsigned int& r0, unsigned int& r1, unsigned int& r2, unsigned int& r3, const void* smem_row) {
+        const unsigned int a = (unsigned int)__cvta_generic_to_shared(smem_row);
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
+    }
+    extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        constexpr int ROW = 72;  // padded row (halves): 144-byte rows keep ldmatrix conflict-free
+        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * ROW];
+        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        const int4 item = items[blockIdx.x];
+        const int head = blockIdx.y;
+        const int seqStart = item.x, len = item.y;
+        const int q0 = item.z + warp * 16;
+        const int qEnd = item.z + item.w;
+        if (q0 >= qEnd) return;
+        const int H = heads * 64;
+        const long ld = 3L * H;
+        const int g = lane >> 2, t = lane & 3;
+        uninlu_f16* ks = tiles[warp][0];
+        uninlu_f16* vs = tiles[warp][1];
+        unsigned int qa[4][4];
+        const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
+        const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
+        const uninlu_f16* qrow1 = qkv + (long)r1 * ld + (long)head * 64;
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            const int c = kk * 16 + t * 2;
+            qa[kk][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
+            qa[kk][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
+            qa[kk][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
+            qa[kk][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
+        }
+        float o[8][4];
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+        float m0 = NEG_INF, m1 = NEG_INF, l0 = 0.f, l1 = 0.f;
+        bool anyKey = false;
+        // ldmatrix row addresses of this lane (matrix = lane / 8, row = lane % 8).
+        const int mi = lane >> 3, mr = lane & 7;
+        for (int kb = 0; kb < len; kb += 16) {
+            __syncwarp();
+            // Stage 16 keys x 64 dims of K and V: 128 16-byte chunks each, 4 per lane.
+            #pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int chunk = lane + 32 * i;
+                const int row = chunk >> 3, col = (chunk & 7) * 8;
+                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+                *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
+                *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+            }
+            __syncwarp();
+            float s[2][4];
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) { s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f; }
+            #pragma unroll
+            for (int kk = 0; kk < 4; ++kk) {
+                // matrices: (keys 0-7, dims kk*16..+7), (keys 0-7, +8..+15), (keys 8-15, kk*16..), (keys 8-15, +8..)
+                unsigned int b0, b1, b2, b3;
+                ldmatrix_x4(b0, b1, b2, b3, ks + ((mi >> 1) * 8 + mr) * ROW + kk * 16 + (mi & 1) * 8);
+                mma_16816(s[0], qa[kk], b0, b1);
+                mma_16816(s[1], qa[kk], b2, b3);
+            }
+            float bm0 = NEG_INF, bm1 = NEG_INF;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int key = kb + nt * 8 + t * 2 + e;
+                    const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
+                    if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
+                    bm0 = fmaxf(bm0, s[nt][e]);
+                    bm1 = fmaxf(bm1, s[nt][2 + e]);
+                }
+            }
+            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
+            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            if (bm0 != NEG_INF) anyKey = true;
+            const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
+            const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);
+            const float c1 = (n1 == NEG_INF) ? 1.f : expf(m1 - n1);
+            m0 = n0; m1 = n1;
+            float p[2][4];
+            float ps0 = 0.f, ps1 = 0.f;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    p[nt][e] = s[nt][e] == NEG_INF ? 0.f : expf(s[nt][e] - m0);
+                    p[nt][2 + e] = s[nt][2 + e] == NEG_INF ? 0.f : expf(s[nt][2 + e] - m1);
+                    ps0 += p[nt][e];
+                    ps1 += p[nt][2 + e];
+                }
+            }
+            l0 = l0 * c0 + ps0;
+            l1 = l1 * c1 + ps1;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] *= c0; o[n][1] *= c0; o[n][2] *= c1; o[n][3] *= c1; }
+            unsigned int pa[4];
+            pa[0] = pack_f16x2(p[0][0], p[0][1]);
+            pa[1] = pack_f16x2(p[0][2], p[0][3]);
+            pa[2] = pack_f16x2(p[1][0], p[1][1]);
+            pa[3] = pack_f16x2(p[1][2], p[1][3]);
+            #pragma unroll
+            for (int n = 0; n < 8; n += 2) {
+                // matrices: (keys 0-7, dims n*8..), (keys 8-15, n*8..), (keys 0-7, (n+1)*8..), (keys 8-15, (n+1)*8..)
+                unsigned int b0, b1, b2, b3;
+                ldmatrix_x4_trans(b0, b1, b2, b3, vs + ((mi & 1) * 8 + mr) * ROW + (n + (mi >> 1)) * 8);
+                mma_16816(o[n], pa, b0, b1);
+                mma_16816(o[n + 1], pa, b2, b3);
+            }
+        }
+        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
+        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        if (!anyKey) {
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+            for (int j = 0; j < len; ++j) {
+                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
+                #pragma unroll
+                for (int n = 0; n < 8; ++n) {
+                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
+                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
+                }
+            }
+            l0 = (float)len; l1 = (float)len;
+        }
+        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+        const int row0 = q0 + g, row1 = q0 + g + 8;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            if (row0 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d) = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
+            if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
+        }
+    }
+
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64"] }
+    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64", "attention_tc_d64"] }
     /// Queries per block of the tensor-core kernel (4 warps × 16).
     static let tensorCoreQueriesPerBlock = 64
     static let queriesPerWarp = 4
@@ -301,11 +444,15 @@ enum AttentionOp {
         }
         let scale = 1 / Float(headSize).squareRoot()
         if k.precision == .fp16, headSize == 64, k.tensorCoreAttention {
+            // 4 warps (64 queries) per block when that fills the GPU twice over, else one warp (16
+            // queries) per block for more blocks on small batches.
+            let wide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
+            let name = getenvString("UNINLU_ATTENTION") == "mma" ? "attention_mma_d64" : "attention_tc_d64"
             try k.context.launch(
-                k.function("attention_mma_d64"), name: "attention_mma_d64", grid: (staged.tensorCoreItemCount, heads, 1),
-                block: (128, 1, 1),
-                [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(staged.tensorCoreItems.pointer), .pointer(staged.mask?.pointer ?? 0),
-                 .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
+                k.function(name), name: name, grid: (wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
+                block: (wide ? 128 : 32, 1, 1),
+                [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(wide ? staged.tensorCoreItems.pointer : staged.items.pointer),
+                 .pointer(staged.mask?.pointer ?? 0), .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
             return out
         }
         let name = "attention_d\(headSize)"

@@ -4,6 +4,7 @@ import UniNLUCPU
 import UniNLUCheckpoint
 import UniNLUCore
 import UniNLUModels
+import UniNLUEngine
 
 // `uninlu bench`: times the full encoder forward (embeddings + every layer) of a SiameseUIE/BERT
 // model directory on the CPU backend, on random ids (B sequences of S tokens, positions 0..<S,
@@ -40,6 +41,21 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Also write the ids and the encoder output of one (untimed) forward to this JSON file.")
     var dumpOutput: String?
 
+    // CUDA (BenchCommand+CUDA.swift): --backend cuda times every --shapes entry (CUDA events, eager
+    // dispatch and CUDA-graph replay) and, with --text, one end-to-end request; JSON to --output.
+    @Option(help: "Backend: cpu (this benchmark's default) or cuda.")
+    var backend: Backend = .cpu
+    @Option(help: "CUDA precision: fp16 or fp32.")
+    var precision: ComputePrecision = .fp16
+    @Option(help: "CUDA: comma-separated batch×sequence shapes (default: --batch x --seq).")
+    var shapes: String?
+    @Option(help: "CUDA: text of an end-to-end request to time as well.")
+    var text: String?
+    @Option(help: "CUDA: comma-separated labels of the end-to-end request.")
+    var labels = "出发地,目的地,时间,人物"
+    @Option(help: "CUDA: write the JSON result to this file (default: stdout).")
+    var output: String?
+
     func validate() throws {
         if batch <= 0 { throw ValidationError("--batch must be positive") }
         if seq <= 0 { throw ValidationError("--seq must be positive") }
@@ -48,6 +64,7 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        if backend != .cpu { return try await runCUDA() }
         let directory = URL(fileURLWithPath: model)
         let configURL = directory.appendingPathComponent("config.json")
         let configuration: BertConfiguration

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import UniNLUCore
+import UniNLUEngine
+
+// `uninlu bench --backend cuda`: the encoder forward per shape (CUDA events around each forward,
+// eager op dispatch and CUDA-graph replay) and optionally one end-to-end request; JSON out.
+//   uninlu bench --model DIR --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
+//                --text "…" --labels 出发地,目的地,时间,人物 --output bench.json
+
+extension BenchCommand {
+    func runCUDA() async throws {
+        let list = shapes ?? "\(batch)x\(seq)"
+        let parsed = try list.split(separator: ",").map { item -> CUDABenchmark.Shape in
+            guard let shape = CUDABenchmark.Shape(String(item)) else { throw ValidationError("bad shape \(item); use BxS, e.g. 16x128") }
+            return shape
+        }
+        guard try backend.resolved() == .cuda else {
+            throw ValidationError("--backend \(backend.rawValue) resolved to the CPU; the CPU benchmark is --backend cpu")
+        }
+        let url = URL(fileURLWithPath: model)
+        let log: (String) -> Void = { FileHandle.standardError.write(Data(("bench: " + $0 + "\n").utf8)) }
+        var fields: [(String, JSONValue)] = [("tool", .string("uninlu")), ("backend", .string("cuda"))]
+        fields.append(("encoder", try CUDABenchmark.encoder(
+            modelDirectory: url, precision: precision, shapes: parsed, warmup: max(warmup, 5), iterations: iterations, log: log)))
+        if let text {
+            let labelList = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            fields.append(("end_to_end", try await CUDABenchmark.endToEnd(
+                modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
+                warmup: 20, iterations: max(iterations, 100), log: log)))
+        }
+        let json = JSONValue.object(fields).serialized()
+        if let output {
+            try Data(json.utf8).write(to: URL(fileURLWithPath: output))
+        } else {
+            print(json)
+        }
+    }
+}
+
