@@ -43,15 +43,20 @@ enum CLI {
         if let stdin { input.fileHandleForWriting.write(stdin) }
         try input.fileHandleForWriting.close()
         // Read both pipes before waiting so a large output cannot block the child.
-        let group = DispatchGroup()
-        var outData = Data(), errData = Data()
-        group.enter()
-        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
-        errData = err.fileHandleForReading.readDataToEndOfFile()
-        group.wait()
+        let collected = OutputBox()
+        let reader = Thread { collected.data = out.fileHandleForReading.readDataToEndOfFile(); collected.done.signal() }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        collected.done.wait()
         process.waitUntilExit()
-        return CLIResult(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+        return CLIResult(status: process.terminationStatus, stdout: String(decoding: collected.data, as: UTF8.self),
                          stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Standard output read on another thread; `done` orders the write before the read.
+    private final class OutputBox: @unchecked Sendable {
+        var data = Data()
+        let done = DispatchSemaphore(value: 0)
     }
 
     static func temporaryFile(_ contents: Data, suffix: String = ".jsonl") throws -> URL {

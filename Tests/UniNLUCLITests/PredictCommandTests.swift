@@ -48,7 +48,7 @@ struct PredictCommandTests {
         let out = r.stdout.split(separator: "\n").map(String.init)
         #expect(out.count == 5)
         #expect(out[0].hasPrefix(#"{"output": "#) && out[1].hasPrefix(#"{"output": "#))
-        #expect(out[2].contains("\"text\" must be a string") && out[2].contains(#""line": 3"#))
+        #expect(out[2].contains(#"\"text\" must be a string"#) && out[2].contains(#""line": 3"#))
         #expect(out[3].contains("invalid JSON") && out[3].contains(#""line": 4"#))
         #expect(out[4].contains("not valid UTF-8") && out[4].contains(#""line": 5"#))
         #expect(r.stderr.contains("line 5: not valid UTF-8"))
@@ -67,6 +67,10 @@ struct PredictCommandTests {
         #expect(noSchema.stdout == "{\"output\": []}\n")
     }
 
+    static let manyLabels = (0..<3000).map { "标签\($0)" }.joined(separator: ",")
+    static let longLabel = String(repeating: "长", count: 10_000)
+    static let longText = String(repeating: "字", count: 20_001)
+
     @Test("bad input: clear message, non-zero exit, no crash", arguments: [
         (["--text", "x", "--schema", "{\"a\": "], "schema is not valid JSON"),
         (["--text", "x", "--schema", "[1, 2]"], "list containing number"),
@@ -74,11 +78,11 @@ struct PredictCommandTests {
         (["--text", "x", "--labels", "a,,b"], "empty label"),
         (["--text", "x"], "exactly one of --labels and --schema"),
         (["--labels", "a"], "give --text"),
-        (["--text", "x", "--labels", String(repeating: "长", count: 10_000)], "the limit is 256 (--max-label-length)"),
-        (["--text", "x", "--labels", (0..<3000).map { "标签\($0)" }.joined(separator: ",")], "3000 labels; the limit is 256"),
-        (["--text", String(repeating: "字", count: 20_001), "--labels", "a"], "text is 20001 characters; the limit is 20000"),
+        (["--text", "x", "--labels", PredictCommandTests.longLabel], "the limit is 256 (--max-label-length)"),
+        (["--text", "x", "--labels", PredictCommandTests.manyLabels], "3000 labels; the limit is 256"),
+        (["--text", PredictCommandTests.longText, "--labels", "a"], "text is 20001 characters; the limit is 20000"),
         (["--text", "x", "--labels", "a", "--max-text-length", "0"], "--max-text-length must be positive"),
-    ])
+    ] as [([String], String)])
     func badInput(arguments: [String], message: String) throws {
         let r = try CLI.run(["predict", "--model", model] + arguments)
         #expect(r.status != 0)
