@@ -19,7 +19,7 @@ extension ServerTests {
             let total = requests  // cycling through the cases
             var settings = TestServer.testSettings
             settings.batchPolicy.maxBatchWait = .milliseconds(2)
-            try await TestServer.with(settings, replicas: replicas, connections: 128) { server in
+            try await TestServer.with(settings, replicas: replicas, connections: requests) { server in
                 let forwardsBefore = try await server.scrape().value("uninlu_forwards_total")
                 let outputs = try await withThrowingTaskGroup(of: (Int, Int, String).self) { group in
                     for index in 0..<total {

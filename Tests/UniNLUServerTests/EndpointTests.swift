@@ -31,10 +31,13 @@ extension ServerTests {
             }
         }
 
-        @Test("POST /predict with every upstream fixture schema (nested, string-encoded, all-prefix) equals the pipeline alone")
+        @Test("POST /predict with the upstream fixture schemas (nested, string-encoded, all-prefix, two windows) equals the pipeline alone")
         func predictFixtureSchemas() async throws {
             let model = try ServerFixtures.loadModel()
-            let cases = try ServerFixtures.cases()
+            // Short texts, plus one two-window text: the long nested cases take minutes in a debug build.
+            let cases = try ServerFixtures.cases().filter {
+                $0.text.unicodeScalars.count <= 120 || $0.id == "sie_window_385_two_windows"
+            }
             #expect(cases.count >= 20)
             var expected: [JSONValue] = []
             for item in cases { expected.append(try await item.aloneOutput(model)) }

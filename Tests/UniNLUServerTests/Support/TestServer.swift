@@ -74,6 +74,8 @@ enum TestServer {
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = connections
+        // Waiting for a pooled connection counts against the connect timeout; debug builds are slow.
+        configuration.timeout.connect = .seconds(300)
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { tasks in
