@@ -44,7 +44,7 @@ public enum ServerApp {
             services: predictor.services,
             onServerRunning: { channel in
                 let port = channel.localAddress?.port ?? settings.port
-                logger.info("listening", metadata: ["host": .string(settings.host), "port": .stringConvertible(port)])
+                logger.notice("listening", metadata: ["host": .string(settings.host), "port": .stringConvertible(port)])
                 await onServerRunning(port)
             },
             logger: logger)
