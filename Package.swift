@@ -4,6 +4,11 @@ import PackageDescription
 // Targets mirror the architecture (see docs/architecture.md): imports point one way.
 // Core and Text depend on nothing; backends see only Core; Pipelines see Core + Text and never a
 // backend; Engine wires models to a backend; only the CLI (and later the server) see everything.
+// The numeric targets are optimised in every configuration: the parity tests run real forwards
+// (thousands of GEMMs, 12 MB of fixture JSON), which an -Onone build makes 40x slower. Debug
+// builds still pass -enable-testing, so @testable imports keep working.
+let optimized: [SwiftSetting] = [.unsafeFlags(["-O"])]
+
 let package = Package(
     name: "UniNLU",
     platforms: [.macOS(.v14)],
@@ -24,16 +29,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
-        .target(name: "UniNLUCore"),
-        .target(name: "UniNLUText"),
+        .target(name: "UniNLUCore", swiftSettings: optimized),
+        .target(name: "UniNLUText", swiftSettings: optimized),
         .target(
             name: "UniNLUCheckpoint",
-            dependencies: ["UniNLUCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")]),
-        .target(name: "UniNLUCPU", dependencies: ["UniNLUCore"]),
+            dependencies: ["UniNLUCore", .product(name: "ZIPFoundation", package: "ZIPFoundation")],
+            swiftSettings: optimized),
+        .target(name: "UniNLUCPU", dependencies: ["UniNLUCore"], swiftSettings: optimized),
         .target(name: "CCUDA"),
         .target(name: "UniNLUCUDA", dependencies: ["UniNLUCore", "CCUDA"]),
-        .target(name: "UniNLUModels", dependencies: ["UniNLUCore", "UniNLUCheckpoint"]),
-        .target(name: "UniNLUPipelines", dependencies: ["UniNLUCore", "UniNLUText"]),
+        .target(name: "UniNLUModels", dependencies: ["UniNLUCore", "UniNLUCheckpoint"], swiftSettings: optimized),
+        .target(name: "UniNLUPipelines", dependencies: ["UniNLUCore", "UniNLUText"], swiftSettings: optimized),
         .target(
             name: "UniNLUEngine",
             dependencies: ["UniNLUCore", "UniNLUText", "UniNLUCheckpoint", "UniNLUModels", "UniNLUCPU", "UniNLUCUDA", "UniNLUPipelines"]),

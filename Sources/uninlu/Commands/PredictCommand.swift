@@ -24,6 +24,7 @@ struct PredictCommand: AsyncParsableCommand {
     @Flag(help: "Also output the non-leaf paths of nested schemas (upstream output_all_prefix).")
     var outputAllPrefix = false
     @OptionGroup var limitOptions: LimitOptions
+    @OptionGroup(title: "RexUniNLU options (docs/rex-uninlu.md)") var rexFlags: RexFlags
 
     func validate() throws {
         if input != nil {
@@ -46,7 +47,7 @@ struct PredictCommand: AsyncParsableCommand {
                 try await JSONLines.forEachLine(path: input) { lineNumber, parsed in
                     do {
                         let (text, schema) = try requestFields(try parsed.get())
-                        let result = try await model.predict(text: text, schema: schema, outputAllPrefix: outputAllPrefix)
+                        let result = try await model.predict(text: text, schema: schema, outputAllPrefix: outputAllPrefix, rexOptions: rexFlags.options)
                         print(result.json.serialized())
                     } catch {
                         failures += 1
@@ -57,7 +58,7 @@ struct PredictCommand: AsyncParsableCommand {
                 }
                 if failures > 0 { throw ExitCode(1) }
             } else if let text, let schemaArgument {
-                let result = try await model.predict(text: text, schema: schemaArgument, outputAllPrefix: outputAllPrefix)
+                let result = try await model.predict(text: text, schema: schemaArgument, outputAllPrefix: outputAllPrefix, rexOptions: rexFlags.options)
                 print(result.json.serialized())
             }
         } catch let exit as ExitCode {
@@ -92,4 +93,28 @@ struct PredictCommand: AsyncParsableCommand {
 
 func printError(_ message: String) {
     FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Rex-only switches: upstream's behaviour is the default; each flag turns on a documented fix or extra.
+struct RexFlags: ParsableArguments {
+    @Flag(help: "Add a \"score\" to extracted spans and keep classification \"confidence\" (upstream returns neither).")
+    var includeScores = false
+    @Flag(help: "Let every window of a long [CLASSIFY] text count (upstream ignores windows from the third on).")
+    var fixClassificationWindows = false
+    @Flag(help: "Blank fallback scores the marker token when it is not first (upstream returns []).")
+    var fixBlankFallbackMarker = false
+    @Flag(help: "Treat literal [TYPE]/[PREFIX] in the text as text when building positions and masks.")
+    var fixMarkersInText = false
+    @Flag(help: "Skip labels over 125 tokens as upstream does, instead of refusing the request.")
+    var skipOverlongLabels = false
+
+    var options: RexUniNLUOptions {
+        var options = RexUniNLUOptions()
+        options.includeScores = includeScores
+        options.fixClassificationWindows = fixClassificationWindows
+        options.fixBlankFallbackMarker = fixBlankFallbackMarker
+        options.fixMarkersInText = fixMarkersInText
+        if skipOverlongLabels { options.overlongLabels = .skip }
+        return options
+    }
 }
