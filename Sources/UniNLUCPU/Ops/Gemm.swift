@@ -33,7 +33,7 @@ public enum Gemm {
         case blas
     }
 
-    /// The implementations this process can run, best first.
+    /// The implementations this process can run, best first (probes for a BLAS with dlopen).
     public static var availableImplementations: [Implementation] {
         var list: [Implementation] = []
         if GemmAVX2Kernel.function != nil { list.append(.avx2) }
@@ -43,14 +43,15 @@ public enum Gemm {
     }
 
     /// The process-wide choice: UNINLU_CPU_GEMM=avx2|swift|blas forces one (falling back to the
-    /// best available when it cannot run here); unset or "auto" picks avx2, else swift.
+    /// default when it cannot run here); unset or "auto" picks avx2 where the CPU allows, else swift.
+    /// A BLAS is only looked for (dlopen) when asked for.
     public static let implementation: Implementation = {
-        let available = availableImplementations
-        if let raw = getenv("UNINLU_CPU_GEMM"), let wanted = Implementation(rawValue: String(cString: raw)),
-           available.contains(wanted) {
-            return wanted
+        let requested = getenv("UNINLU_CPU_GEMM").flatMap { Implementation(rawValue: String(cString: $0)) }
+        switch requested {
+        case .blas? where CBLAS.shared != nil: return .blas
+        case .swift?: return .swift
+        default: return GemmAVX2Kernel.function != nil ? .avx2 : .swift
         }
-        return available[0]
     }()
 
     /// Computes `c = a · b` (or `c += a · b` when `accumulate`) for a row-major `b` with leading
