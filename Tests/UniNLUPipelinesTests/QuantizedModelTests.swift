@@ -10,7 +10,7 @@ import UniNLUPipelines
 // whose weights went through the same quantize -> dequantize. So dequantization is bit-exact in
 // every tensor the model takes, for embeddings, encoder, cross-attention and heads alike.
 
-@Suite("Q4_0 weights through the SiameseUIE pipeline", .serialized)
+@Suite("Q4_0 weights through the pipelines", .serialized)
 struct QuantizedModelTests {
     @Test("a Q4_0 copy of the fixture model predicts what its dequantized float twin predicts")
     func quantizedMatchesDequantizedFloat() async throws {
@@ -37,6 +37,25 @@ struct QuantizedModelTests {
         }
         // Not asserted: on random weights 4-bit rounding may or may not flip a decision.
         print("q4_0 fixture copy: \(differFromOriginal) case(s) differ from the unquantized model")
+    }
+
+    @Test("the same holds for a RexUniNLU (DeBERTa-v2) model")
+    func rexQuantizedMatchesDequantizedFloat() async throws {
+        let copies = try Q4TestModels.write(from: Fixtures.url("rex_uninlu/model"))
+        defer { try? FileManager.default.removeItem(at: copies.root) }
+        #expect(copies.quantizedTensors >= 70)
+        let quantized = try LoadedModel.load(modelDirectory: copies.quantized, backend: .cpu)
+        let float = try LoadedModel.load(modelDirectory: copies.float, backend: .cpu)
+        #expect(quantized.family == .rexUniNLU)
+        let cases = try Fixtures.json("rex_uninlu/cases.json")["cases"]?.arrayValue ?? []
+        for fixture in cases.prefix(3) {
+            let text = try #require(fixture["text"]?.stringValue)
+            let schema = try Schema(json: try #require(fixture["schema"]))
+            let a = try await quantized.predict(text: text, schema: schema)
+            let b = try await float.predict(text: text, schema: schema)
+            #expect(a == b, "case \(fixture["id"]?.stringValue ?? "?")")
+            #expect(!a.paths.isEmpty)
+        }
     }
 }
 
