@@ -50,7 +50,7 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
     /// `TensorStore`: a quantized tensor's float shape differs from the model's.
     case quantizedShapeMismatch(file: String, name: String, scheme: String, expected: [Int], stored: [Int])
     /// `TensorStore.finish()` found several problems; each element is one of `.missingTensor`,
-    /// `.shapeMismatch` or `.unexpectedTensors`.
+    /// `.shapeMismatch`, `.quantizedShapeMismatch` or `.unexpectedTensors`.
     case incompatibleCheckpoint(file: String, problems: [CheckpointError])
 
     /// The file or directory the error is about.

@@ -8,9 +8,10 @@
 //     expected shape, so that model construction can go on; those zeros are never used because
 //     `finish()` then throws. Calling `finish()` is therefore mandatory.
 //   - `finish()` throws nothing when all is well; the problem itself when there is exactly one
-//     (`.missingTensor`, `.shapeMismatch` or `.unexpectedTensors`); otherwise
-//     `.incompatibleCheckpoint` listing them all.
-//   - A damaged file (bad bytes rather than wrong names) is thrown by `take` at once.
+//     (`.missingTensor`, `.shapeMismatch`, `.quantizedShapeMismatch` or `.unexpectedTensors`);
+//     otherwise `.incompatibleCheckpoint` listing them all.
+//   - A damaged file (bad bytes rather than wrong names) is thrown by `take` at once, and so is
+//     a U8 weight in a file that does not declare it quantized (`.unquantizedByteTensor`).
 
 import Foundation
 

@@ -36,7 +36,7 @@ public enum WeightQuantization: String, Sendable, CaseIterable {
         return logical.dropLast() + [last / valuesPerBlock, bytesPerBlock]
     }
 
-    /// The float shape of a tensor stored with `stored` (which `check(stored:)` accepted).
+    /// The float shape of a tensor stored with `stored` (one `problem(stored:)` accepts).
     public func logicalShape(stored: [Int]) -> [Int] {
         guard stored.count >= 2 else { return stored }
         return stored.dropLast(2) + [stored[stored.count - 2] * valuesPerBlock]
