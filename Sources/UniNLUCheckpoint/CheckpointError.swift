@@ -119,11 +119,11 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
             return "\(names.count) tensor(s) in the file were not used by the model: \(shown)\(more). The weights belong to another model type or configuration."
         case let .unsupportedQuantization(_, scheme):
             let known = WeightQuantization.allCases.map(\.rawValue).joined(separator: ", ")
-            return "__metadata__ says \"\(WeightQuantization.metadataKey)\": \"\(scheme)\", a weight encoding this program does not read (it reads \(known); docs/model-formats.md). Export the weights as q4_0 or as float32."
+            return "__metadata__ says \"\(WeightQuantization.metadataKey)\": \"\(scheme)\", a weight encoding this program does not read (it reads \(known); docs/model-formats.md). Export the weights as q4_0, q8_0 or float32."
         case let .invalidQuantizedTensor(_, tensor, scheme, reason):
             return "tensor '\(tensor)' is not valid \(scheme) data: \(reason). Export the model again following docs/model-formats.md."
         case let .unquantizedByteTensor(_, tensor, shape):
-            return "tensor '\(tensor)' is stored as U8 \(shape), but the file's __metadata__ does not say \"\(WeightQuantization.metadataKey)\": \"q4_0\", so its bytes are not float weights. A Q4_0 export must carry that metadata (docs/model-formats.md); otherwise save the weights as float32."
+            return "tensor '\(tensor)' is stored as U8 \(shape), but the file's __metadata__ does not say \"\(WeightQuantization.metadataKey)\": \"q4_0\" (or \"q8_0\"), so its bytes are not float weights. A quantized export must carry that metadata (docs/model-formats.md); otherwise save the weights as float32."
         case let .quantizedShapeMismatch(_, name, scheme, expected, stored):
             let logical = WeightQuantization(rawValue: scheme)?.logicalShape(stored: stored) ?? stored
             let wanted = WeightQuantization(rawValue: scheme)?.storedShape(logical: expected).map { ", which would be stored as \($0)" } ?? " (its last dimension must be a multiple of 32 to be stored as \(scheme))"

@@ -10,6 +10,10 @@
 //     values              x[j]      = Float(Int(q[j] & 0x0F) - 8) * Float(d)     j in 0..<16
 //                         x[j + 16] = Float(Int(q[j] >> 4)   - 8) * Float(d)
 //
+// "q8_0" (ggml's Q8_0) is the same with 34-byte blocks: d (binary16, little-endian) then 32 signed
+// bytes, x[j] = Float(Int8(bitPattern: q[j])) * Float(d). Q4_0 is smaller; Q8_0 keeps accuracy
+// where Q4_0 does not (docs/model-formats.md).
+//
 // More generally the last two stored dimensions [blocks, 18] stand for one logical dimension of
 // blocks * 32 values (a logical vector [cols] is stored as [cols / 32, 18]). In such a file every
 // U8 tensor is quantized; a U8 weight in a file without the metadata is refused by TensorStore.
@@ -19,6 +23,7 @@ import Foundation
 /// The encodings of quantized float weights this package reads.
 public enum WeightQuantization: String, Sendable, CaseIterable {
     case q4_0
+    case q8_0
 
     /// The `__metadata__` key naming the encoding of a file's U8 tensors.
     public static let metadataKey = "uninlu.weights"
@@ -26,8 +31,20 @@ public enum WeightQuantization: String, Sendable, CaseIterable {
     /// Float values per block.
     public var valuesPerBlock: Int { 32 }
 
-    /// Bytes per block: the fp16 scale and 16 bytes of packed nibbles.
-    public var bytesPerBlock: Int { 18 }
+    /// Bytes per block: the fp16 scale, then 16 bytes of packed nibbles (Q4_0) or 32 signed bytes (Q8_0).
+    public var bytesPerBlock: Int {
+        switch self {
+        case .q4_0: return 18
+        case .q8_0: return 34
+        }
+    }
+
+    private var blockDescription: String {
+        switch self {
+        case .q4_0: return "fp16 scale + 16 bytes of nibbles"
+        case .q8_0: return "fp16 scale + 32 signed bytes"
+        }
+    }
 
     /// The stored shape of a tensor whose float shape is `logical` (last dimension divisible by
     /// `valuesPerBlock`), or nil when it cannot be stored so.
@@ -48,7 +65,7 @@ public enum WeightQuantization: String, Sendable, CaseIterable {
             return "it is stored as U8 \(stored), but a \(rawValue) tensor of float shape [rows, cols] is stored as U8 [rows, cols/32, \(bytesPerBlock)]"
         }
         guard stored[stored.count - 1] == bytesPerBlock else {
-            return "its last dimension is \(stored[stored.count - 1]), but a \(rawValue) block is \(bytesPerBlock) bytes (U8 [rows, cols/32, \(bytesPerBlock)]: fp16 scale + 16 bytes of nibbles)"
+            return "its last dimension is \(stored[stored.count - 1]), but a \(rawValue) block is \(bytesPerBlock) bytes (U8 [rows, cols/32, \(bytesPerBlock)]: \(blockDescription))"
         }
         return nil
     }
@@ -61,14 +78,24 @@ public enum WeightQuantization: String, Sendable, CaseIterable {
                 initialized = 0
                 return
             }
-            for block in 0 ..< blocks {
-                let bytes = base + block * 18
-                let d = floatFromHalf(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
-                let values = target + block * 32
-                for j in 0 ..< 16 {
-                    let q = bytes[2 + j]
-                    values[j] = Float(Int(q & 0x0F) - 8) * d
-                    values[j + 16] = Float(Int(q >> 4) - 8) * d
+            switch self {
+            case .q4_0:
+                for block in 0 ..< blocks {
+                    let bytes = base + block * 18
+                    let d = floatFromHalf(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
+                    let values = target + block * 32
+                    for j in 0 ..< 16 {
+                        let q = bytes[2 + j]
+                        values[j] = Float(Int(q & 0x0F) - 8) * d
+                        values[j + 16] = Float(Int(q >> 4) - 8) * d
+                    }
+                }
+            case .q8_0:
+                for block in 0 ..< blocks {
+                    let bytes = base + block * 34
+                    let d = floatFromHalf(UInt16(bytes[0]) | UInt16(bytes[1]) << 8)
+                    let values = target + block * 32
+                    for j in 0 ..< 32 { values[j] = Float(Int8(bitPattern: bytes[2 + j])) * d }
                 }
             }
             initialized = blocks * valuesPerBlock

@@ -52,6 +52,26 @@ import Testing
         try store.finish()
     }
 
+    @Test("hand-computed Q8_0 blocks dequantize exactly: signed bytes times the fp16 scale")
+    func handComputedQ8Blocks() throws {
+        // Block 0: d = 0.5, q[j] = j - 16 (as signed bytes) -> (j - 16) / 2. Block 1: d = -2, q = [127, -128, 0...].
+        let q0 = (0..<32).map { UInt8(bitPattern: Int8($0 - 16)) }
+        let q1: [UInt8] = [127, 0x80] + [UInt8](repeating: 0, count: 30)
+        let tensors = [SafetensorsTensor(name: "w", dtype: "U8", shape: [1, 2, 34], bytes: [0x00, 0x38] + q0 + [0x00, 0xC0] + q1)]
+        let (store, scratch) = try open(tensors, metadata: ["format": "pt", "uninlu.weights": "q8_0"])
+        defer { scratch.remove() }
+        let expected = (0..<32).map { Float($0 - 16) / 2 } + [-254, 256] + [Float](repeating: 0, count: 30)
+        #expect(try store.take("w", shape: [1, 64]) == expected)
+        #expect(WeightQuantization.q8_0.storedShape(logical: [384, 1536]) == [384, 48, 34])
+        try store.finish()
+    }
+
+    @Test("a Q4_0-shaped tensor in a Q8_0 file is refused when the file opens")
+    func q4ShapeInQ8File() throws {
+        let tensors = [SafetensorsTensor(name: "w", dtype: "U8", shape: [1, 1, 18], bytes: Self.halfScaleBlock)]
+        #expect(throws: CheckpointError.self) { try open(tensors, metadata: ["format": "pt", "uninlu.weights": "q8_0"]) }
+    }
+
     @Test("the raw tensor reports its stored and its float shape")
     func shapes() throws {
         let (store, scratch) = try open(Self.sampleTensors)
@@ -104,9 +124,9 @@ import Testing
     @Test("an unknown weight encoding in the metadata is refused by name")
     func unknownEncoding() throws {
         let data = makeSafetensors([SafetensorsTensor(name: "w", dtype: "U8", shape: [1, 1, 18], bytes: Self.halfScaleBlock)],
-                                   metadata: ["uninlu.weights": "q8_0"])
+                                   metadata: ["uninlu.weights": "q5_1"])
         let error = try openError(data, name: "model.safetensors")
-        #expect(error == .unsupportedQuantization(file: error?.file ?? "", scheme: "q8_0"))
-        #expect(error?.detail.contains(#""uninlu.weights": "q8_0""#) == true)
+        #expect(error == .unsupportedQuantization(file: error?.file ?? "", scheme: "q5_1"))
+        #expect(error?.detail.contains(#""uninlu.weights": "q5_1""#) == true)
     }
 }
