@@ -75,6 +75,29 @@ def q4_unpack(blk):
     return (w * d).reshape(r, nb * 32)
 
 
+# ------------------------------------------------------------------------------------------------ Q8_0
+def q8_pack(w):
+    """w [r, c] -> uint8 [r, c/32, 34]: ggml Q8_0 (d = fp16(amax / 127), q = round(x / d) as int8)."""
+    r, c = w.shape
+    x = w.float().reshape(r, c // 32, 32)
+    d = (x.abs().amax(-1) / 127.0).to(torch.float16).float()
+    inv = torch.where(d != 0, 1.0 / torch.where(d != 0, d, torch.ones_like(d)), torch.zeros_like(d))
+    q = torch.clamp(torch.round(x * inv[..., None]), -128, 127).to(torch.int8)
+    out = torch.empty(r, c // 32, 34, dtype=torch.uint8)
+    out[..., :2] = d.to(torch.float16).contiguous().view(torch.uint8).reshape(r, c // 32, 2).cpu()
+    out[..., 2:] = q.view(torch.uint8).cpu()
+    return out
+
+
+def q8_unpack(blk):
+    """uint8 [r, nb, 34] -> float32 [r, nb*32]."""
+    blk = blk.contiguous()
+    r, nb, _ = blk.shape
+    d = blk[..., :2].contiguous().view(torch.float16).float()          # [r, nb, 1]
+    q = blk[..., 2:].contiguous().view(torch.int8).float()
+    return (q * d).reshape(r, nb * 32)
+
+
 # ------------------------------------------------------------------------------------------------ model
 class QLinear(nn.Linear):
     fake_quant = False
@@ -189,6 +212,8 @@ def load_state(path):
     for k, t in sd.items():
         if t.dtype == torch.uint8 and t.dim() == 3 and t.shape[-1] == 18:
             out[k] = q4_unpack(t)
+        elif t.dtype == torch.uint8 and t.dim() == 3 and t.shape[-1] == 34:
+            out[k] = q8_unpack(t)
         else:
             out[k] = t.float()
     return out
@@ -205,20 +230,20 @@ def build_model(state, cfg, dropout=0.1, init_seed=0):
     return model
 
 
-def export_q4(model, path, metadata=None):
-    """Writes the shipped model.safetensors: Q4_0 blocks for Linear weights of the 12 layers and the word embeddings,
-    F16 position embeddings, F32 for everything else."""
+def export_q4(model, path, metadata=None, scheme="q4_0"):
+    """Writes the shipped model.safetensors: Q4_0 (or Q8_0) blocks for Linear weights of the 12 layers and the word
+    embeddings, F16 position embeddings, F32 for everything else."""
     from safetensors.torch import save_file
     sd = {}
     for k, t in model.state_dict().items():
         t = t.detach().float().cpu()
         if is_quantized_name(k):
-            sd[k] = q4_pack(t)
+            sd[k] = q4_pack(t) if scheme == "q4_0" else q8_pack(t)
         elif k == "plm.embeddings.position_embeddings.weight":
             sd[k] = t.to(torch.float16).contiguous()
         else:
             sd[k] = t.contiguous()
-    meta = {"format": "pt", "uninlu.weights": "q4_0"}
+    meta = {"format": "pt", "uninlu.weights": scheme}
     meta.update(metadata or {})
     save_file(sd, path, metadata=meta)
     return sd
