@@ -2,8 +2,8 @@ import UniNLUCore
 
 // One engine replica's queue and the loop that feeds it (TEI's queue + batching task, one per
 // device). Callers suspend in `submit`; the loop takes the oldest job, gathers queued jobs of the
-// same kind up to the token budget (waiting at most `maxBatchWait` for company while the engine is
-// idle), runs one engine call and hands each job its slice of the result. A job whose caller is
+// same kind up to the token budget (waiting at most `maxBatchWait` for company when the engine was
+// idle; never after a forward that left jobs queued), runs one engine call and hands each job its slice of the result. A job whose caller is
 // cancelled (deadline, disconnect) is dropped if it has not started yet; if its forward is already
 // running, the caller is answered at once and its part of the result discarded.
 
@@ -91,9 +91,14 @@ actor BatchLane {
 
     /// The next forward's jobs, or nil when the lane is closed and empty, or cancelled.
     private func nextBatch() async -> [PendingJob]? {
+        // Only a lane that found its queue empty (the engine idle) lets the oldest job wait for
+        // company; jobs that queued up during the last forward go at once, so a busy engine never
+        // sits out `maxBatchWait` between forwards.
+        var wasIdle = false
         while !Task.isCancelled {
             guard let head = queue.first else {
                 if closed { return nil }
+                wasIdle = true
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { idleWaiter = $0 }
                 } onCancel: {
@@ -103,7 +108,7 @@ actor BatchLane {
             }
             let (picked, full) = selection(kind: head.work.kind)
             let waitUntil = head.enqueuedAt + policy.maxBatchWait
-            if full || closed || ContinuousClock.now >= waitUntil {
+            if !wasIdle || full || closed || ContinuousClock.now >= waitUntil {
                 let chosen = Set(picked)
                 let batch = picked.map { queue[$0] }
                 queue = queue.enumerated().filter { !chosen.contains($0.offset) }.map(\.element)

@@ -12,9 +12,11 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Compute backend: auto (CUDA when a usable GPU is present, else CPU), cpu or cuda.")
     var backend: Backend = .auto
 
-    /// `precision` applies to the CUDA backend (the CPU backend is FP32).
-    func load(limits: InputLimits = InputLimits(), precision: ComputePrecision = .fp16) throws -> LoadedModel {
-        try LoadedModel.load(modelDirectory: URL(fileURLWithPath: model), backend: backend, precision: precision, limits: limits)
+    /// `precision`: nil for the backend's default (fp16 on CUDA, fp32 on the CPU); `device`: the
+    /// CUDA device ordinal (ignored on the CPU).
+    func load(limits: InputLimits = InputLimits(), precision: ComputePrecision? = nil, device: Int = 0) throws -> LoadedModel {
+        try LoadedModel.load(
+            modelDirectory: URL(fileURLWithPath: model), backend: backend, precision: precision, device: device, limits: limits)
     }
 }
 
