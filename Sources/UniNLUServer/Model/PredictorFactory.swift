@@ -20,10 +20,22 @@ public enum PredictorFactory {
             return siameseUIE(engines: pipelines.map(\.forward), tokenizer: first.tokenizer, info: info, limits: limits,
                               policy: policy, metrics: metrics)
         case .rexUniNLU:
-            // Rex runs through its own pipeline, one request per call, spread over the replicas; no
-            // cross-request batching yet (its forward seam would get a scheduler like SiameseUIE's).
-            return ReplicaPredictor(info: info, limits: limits, replicas: replicas)
+            let pipelines = replicas.compactMap(\.rexUniNLU)
+            guard pipelines.count == replicas.count, let tokenizer = pipelines.first?.tokenizer else {
+                throw EngineError.familyNotImplemented(.rexUniNLU)
+            }
+            return rexUniNLU(engines: pipelines.map(\.forward), tokenizer: tokenizer, info: info, limits: limits,
+                             policy: policy, metrics: metrics)
         }
+    }
+
+    /// RexUniNLU over the given engines, one per replica (tests pass instrumented engines here).
+    static func rexUniNLU(
+        engines: [any RexUniNLUForward], tokenizer: BertTokenizer, info: ModelInfo, limits: InputLimits,
+        policy: BatchPolicy, metrics: ServerMetrics
+    ) -> any Predictor {
+        let scheduler = BatchScheduler(rexEngines: engines, policy: policy, metrics: metrics.scheduler)
+        return RexUniNLUPredictor(info: info, limits: limits, tokenizer: tokenizer, scheduler: scheduler)
     }
 
     /// SiameseUIE over the given engines, one per replica (tests pass instrumented engines here).

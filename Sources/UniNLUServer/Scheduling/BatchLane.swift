@@ -9,7 +9,7 @@ import UniNLUCore
 
 actor BatchLane {
     nonisolated let replica: Int
-    private let engine: any SiameseUIEForward
+    private let engine: LaneEngine
     private let policy: BatchPolicy
     private let metrics: SchedulerMetrics
 
@@ -29,11 +29,15 @@ actor BatchLane {
     private var idleWaiter: CheckedContinuation<Void, Never>?
     private var closed = false
 
-    init(replica: Int, engine: any SiameseUIEForward, policy: BatchPolicy, metrics: SchedulerMetrics) {
+    init(replica: Int, engine: LaneEngine, policy: BatchPolicy, metrics: SchedulerMetrics) {
         self.replica = replica
         self.engine = engine
         self.policy = policy
         self.metrics = metrics
+    }
+
+    init(replica: Int, engine: any SiameseUIEForward, policy: BatchPolicy, metrics: SchedulerMetrics) {
+        self.init(replica: replica, engine: .siameseUIE(engine), policy: policy, metrics: metrics)
     }
 
     /// Queues `work` and returns its part of the forward that runs it.
@@ -157,19 +161,27 @@ actor BatchLane {
 
     /// One engine call for the whole batch, split back into one output per job.
     private func run(kind: ForwardWork.Kind, batch: [PendingJob]) async throws -> [ForwardOutput] {
-        switch kind {
-        case .encode:
+        switch (kind, engine) {
+        case let (.encode, .siameseUIE(engine)):
             let texts = batch.flatMap { job -> [[SiameseTextWindow]] in
                 if case let .encode(texts) = job.work { return texts } else { return [] }
             }
             let caches = try await engine.encodeTexts(texts)
             return try split(caches, by: batch).map { ForwardOutput.caches($0) }
-        case .pointer:
+        case let (.pointer, .siameseUIE(engine)):
             let jobs = batch.flatMap { job -> [SiameseHintJob] in
                 if case let .pointer(jobs) = job.work { return jobs } else { return [] }
             }
             let logits = try await engine.pointerLogits(jobs)
             return try split(logits, by: batch).map { ForwardOutput.logits($0) }
+        case let (.rex, .rexUniNLU(engine)):
+            let jobs = batch.flatMap { job -> [RexForwardJob] in
+                if case let .rex(jobs) = job.work { return jobs } else { return [] }
+            }
+            let logits = try await engine.tokenPairLogits(jobs)
+            return try split(logits, by: batch).map { ForwardOutput.tokenPairs($0) }
+        case (.encode, .rexUniNLU), (.pointer, .rexUniNLU), (.rex, .siameseUIE):
+            throw SchedulerError.wrongEngine(kind: kind.rawValue)
         }
     }
 
