@@ -266,7 +266,7 @@ def metrics_delta(before, after):
         return pick(after) - pick(before)
 
     out = {}
-    for kind in ("encode", "pointer"):
+    for kind in ("encode", "pointer", "rex"):
         forwards = total("uninlu_forwards_total", f'kind="{kind}"')
         seconds = total("uninlu_forward_duration_seconds_sum", f'kind="{kind}"')
         out[kind] = {"forwards": forwards, "mean_forward_ms": round(1000 * seconds / forwards, 3) if forwards else None,

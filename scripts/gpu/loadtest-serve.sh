@@ -51,6 +51,10 @@ fi
 
 SERVER_PID=""
 PORT=""
+# fetch URL: the body of a GET (python, so that curl need not be installed).
+fetch() {
+    python3 -c 'import sys, urllib.request; sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=30).read().decode())' "$1"
+}
 # start_server NAME ARGS...: starts `uninlu serve ARGS --port 0` with its log in $OUT/server-NAME.log,
 # waits for the port (≤ 120 s: load, NVRTC, warm-up) and records /ready.
 start_server() {
@@ -71,7 +75,7 @@ start_server() {
         kill -TERM "$SERVER_PID" 2>/dev/null; wait "$SERVER_PID" 2>/dev/null
         SERVER_PID=""; FAILED=1; return 1
     fi
-    timeout 30 curl -s "http://127.0.0.1:$PORT/ready" > "$OUT/ready-$name.json"
+    timeout 40 bash -c "$(declare -f fetch); fetch http://127.0.0.1:$PORT/ready" > "$OUT/ready-$name.json" 2>&1
     echo "ready: $(cat "$OUT/ready-$name.json")"
 }
 
@@ -79,7 +83,7 @@ start_server() {
 stop_server() {
     local name=$1
     [ -n "$SERVER_PID" ] || return
-    timeout 30 curl -s "http://127.0.0.1:$PORT/metrics" > "$OUT/metrics-$name.txt"
+    timeout 40 bash -c "$(declare -f fetch); fetch http://127.0.0.1:$PORT/metrics" > "$OUT/metrics-$name.txt" 2>&1
     kill -TERM "$SERVER_PID"
     local code=""
     for _ in $(seq 1 120); do
