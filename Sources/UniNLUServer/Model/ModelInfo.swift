@@ -38,5 +38,5 @@ public struct ModelInfo: Sendable, Equatable {
     public var directory: String
 
     /// `devices` as the info metric's label value: "0,1", or "cpu".
-    var devicesLabel: String { devices.isEmpty ? "cpu" : devices.map(String.init).joined(separator: ",") }
+    public var devicesLabel: String { devices.isEmpty ? "cpu" : devices.map(String.init).joined(separator: ",") }
 }

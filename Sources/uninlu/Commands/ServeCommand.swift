@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most texts in one /predict/batch request.") var maxBatchTexts = ServerSettings().maxBatchTexts
     @Option(help: """
         Token budget of one forward: rows of all jobs coalesced into it (a hint job costs hints × windows × \
-        (window + hint length)). A single larger job runs alone.
+        (window + hint length); a Rex job its tokens). A single larger job runs alone. Default: 16384.
         """)
     var maxBatchTokens: Int?
     @Option(help: """
@@ -98,6 +98,15 @@ struct ServeCommand: AsyncParsableCommand {
             }
             let predictor = try PredictorFactory.make(
                 replicas: replicas, limits: settings.limits, policy: settings.batchPolicy, metrics: metrics)
+            logger.notice("serving", metadata: [
+                "family": .string(predictor.info.family), "backend": .string(predictor.info.backend),
+                "precision": .string(predictor.info.precision), "devices": .string(predictor.info.devicesLabel),
+                "replicas": .stringConvertible(predictor.info.replicas),
+                "max_batch_tokens": .stringConvertible(settings.batchPolicy.maxBatchTokens),
+                "max_batch_wait_ms": .stringConvertible(Double(settings.batchPolicy.maxBatchWait.components.attoseconds) / 1e15
+                    + Double(settings.batchPolicy.maxBatchWait.components.seconds) * 1000),
+                "max_concurrent_requests": .stringConvertible(settings.maxConcurrentRequests),
+            ])
             let app = ServerApp.buildApplication(predictor: predictor, settings: settings, metrics: metrics, logger: logger)
             try await ServerApp.run(app, settings: settings, logger: logger)
             logger.info("stopped")
