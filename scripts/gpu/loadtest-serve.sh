@@ -15,7 +15,8 @@
 #   4. a CPU row: `--backend cpu` with the tiny fixture model (a floor for the HTTP path, not a model
 #      comparison), closed loop at 32 connections.
 # Writes $OUT/loadtest-*.json (one per phase: req/s, p50..p99.9, statuses, client/server/machine CPU
-# cores, batching from /metrics), $OUT/loadtest-summary.json and a table at the end of the log.
+# cores, batching from /metrics), $OUT/loadtest-summary.json and a table at the end of the log
+# (with the mean GPU utilisation per phase from nvidia-smi samples in $OUT/gpu-util.csv).
 # Knobs: DURATION (s per phase, default 8), PROCESSES (load workers, default 4), SKIP_CPU=1,
 # UNINLU_BIN (binary, default /tmp/uninlu), LOCAL_CPU_TEST=1 (no GPU: the "cuda" phases run the CPU
 # backend on the fixture model; only to check this script on a machine without a GPU).
@@ -105,6 +106,8 @@ stop_server() {
 load() {
     local name=$1 device=$2; shift 2
     note "phase $name"
+    local started
+    started=$(date +%s.%N)
     timeout $((DURATION + 90)) python3 scripts/loadtest.py --url "http://127.0.0.1:$PORT" --server-pid "$SERVER_PID" \
         --processes "$PROCESSES" --duration "$DURATION" --requests 10000000 --device "$device" \
         --note "$name" --output "$OUT/loadtest-$name.json" "$@" \
@@ -113,7 +116,15 @@ load() {
                  *--rate*) echo "phase $name: not every scheduled request was answered 200 in time (see its JSON)";;
                  *) echo "phase $name failed"; FAILED=1;;
              esac; }
+    echo "$name $started $(date +%s.%N)" >> "$OUT/phase-times.txt"
 }
+
+# GPU utilisation and memory every 250 ms while the CUDA servers run (per-phase means in the summary).
+SMI_PID=""
+if command -v nvidia-smi > /dev/null; then
+    nvidia-smi --query-gpu=timestamp,utilization.gpu,memory.used --format=csv,noheader,nounits -lms 250 > "$OUT/gpu-util.csv" 2>&1 &
+    SMI_PID=$!
+fi
 
 # 2. CUDA, the defaults.
 if start_server cuda-fp16 --model "$MODEL" "${ENGINE[@]}" --devices 0; then
@@ -136,6 +147,8 @@ if start_server cuda-fp16-wait0 --model "$MODEL" "${ENGINE[@]}" --max-batch-wait
     stop_server cuda-fp16-wait0
 fi
 
+[ -n "$SMI_PID" ] && kill "$SMI_PID" 2>/dev/null
+
 # 4. CPU row (tiny fixture model: the HTTP + pipeline path on this machine's cores).
 if [ "${SKIP_CPU:-0}" != 1 ] && start_server cpu-fixture --model Tests/Fixtures/siamese_uie/model --backend cpu; then
     load cpu-fixture-closed-c32 "$(nproc)-core CPU, cpu fp32, tiny fixture model" --connections 32 --warmup-seconds 2 --warmup 100000
@@ -144,8 +157,34 @@ fi
 
 note "summary"
 python3 - "$OUT" "$COMMIT" <<'EOF'
-import glob, json, os, sys
+import glob, json, os, sys, time
+from datetime import datetime
 out, commit = sys.argv[1], sys.argv[2]
+# Per-phase mean GPU utilisation from nvidia-smi's samples (local-time stamps) and the phase times.
+samples = []
+try:
+    for line in open(os.path.join(out, "gpu-util.csv")):
+        parts = [p.strip() for p in line.split(",")]
+        try:
+            stamp = datetime.strptime(parts[0], "%Y/%m/%d %H:%M:%S.%f").timestamp()  # naive: local time, as date +%s
+            samples.append((stamp, float(parts[1]), float(parts[2])))
+        except (ValueError, IndexError):
+            pass
+except OSError:
+    pass
+phase_times = {}
+try:
+    for line in open(os.path.join(out, "phase-times.txt")):
+        name, start, end = line.split()
+        phase_times[name] = (float(start), float(end))
+except (OSError, ValueError):
+    pass
+def gpu_util(name):
+    if name not in phase_times:
+        return None
+    start, end = phase_times[name]
+    inside = [s for s in samples if start <= s[0] <= end]
+    return round(sum(s[1] for s in inside) / len(inside), 1) if inside else None
 rows = []
 for path in sorted(glob.glob(os.path.join(out, "loadtest-*.json")), key=os.path.getmtime):
     if path.endswith("loadtest-summary.json") or "warmup" in path:
@@ -161,6 +200,7 @@ for path in sorted(glob.glob(os.path.join(out, "loadtest-*.json")), key=os.path.
         "client_busiest_worker": cpu.get("client_busiest_worker_core_share"), "server_cores": cpu.get("server_cores"),
         "machine_cores": cpu.get("machine_busy_cores"), "jobs_per_forward": sm.get("mean_jobs_per_forward"),
         "encode_ms": (sm.get("encode") or {}).get("mean_forward_ms"), "pointer_ms": (sm.get("pointer") or {}).get("mean_forward_ms"),
+        "gpu_util_pct": gpu_util(d.get("note")),
         "goal_met": bool(d.get("note", "").startswith("cuda") and (d.get("requests_per_second") or 0) >= 5000
                          and (lat.get("p99") or 1e9) <= 20 and not d.get("connection_errors") and not d.get("unfinished")
                          and all(k == "200" for k in (d.get("statuses") or {}))),
@@ -170,7 +210,7 @@ summary = {"commit": commit, "goal": ">= 5000 req/s at p99 <= 20 ms, one H100, b
            "goal_met": any(r["goal_met"] for r in rows), "phases": rows, "server_exits": exits}
 json.dump(summary, open(os.path.join(out, "loadtest-summary.json"), "w"), indent=2, ensure_ascii=False)
 cols = ["phase", "req_s", "p50_ms", "p99_ms", "p99_9_ms", "non_200", "unfinished", "client_cores", "client_busiest_worker",
-        "server_cores", "machine_cores", "jobs_per_forward", "encode_ms", "pointer_ms", "goal_met"]
+        "server_cores", "machine_cores", "jobs_per_forward", "encode_ms", "pointer_ms", "gpu_util_pct", "goal_met"]
 print(" | ".join(cols))
 for r in rows:
     print(" | ".join(str(r[c]) for c in cols))
