@@ -3,12 +3,13 @@ import UniNLUEngine
 
 /// `--devices`: which devices get an engine replica, one per entry. Parsed before anything loads,
 /// then checked against the resolved backend: on CUDA every entry must be a device this machine
-/// has (each replica gets its own context, stream and model thread on it); on the CPU backend
-/// each entry is one more CPU replica on the same cores (the index itself means nothing there).
+/// has (each replica gets its own stream, weights and model thread on it; an index may repeat, so
+/// "0,0" runs two replicas on GPU 0 whose host-side dispatch overlaps the other's kernels); on the
+/// CPU backend each entry is one more CPU replica on the same cores (the index means nothing there).
 public struct DeviceList: Sendable, Equatable {
     public let devices: [Int]
 
-    /// Parses "0", "0,1", " 0 , 2 "; refuses empty, negative, non-numeric and repeated entries.
+    /// Parses "0", "0,1", " 0 , 2 ", "0,0"; refuses empty, negative and non-numeric entries.
     public init(parsing text: String) throws {
         let entries = text.split(separator: ",", omittingEmptySubsequences: false).map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -19,7 +20,6 @@ public struct DeviceList: Sendable, Equatable {
                 throw ServeConfigurationError.invalidDevices(
                     "--devices takes comma-separated device indices (e.g. 0,1), found \"\(entry)\"")
             }
-            if list.contains(index) { throw ServeConfigurationError.invalidDevices("--devices lists device \(index) twice") }
             list.append(index)
         }
         if list.isEmpty { throw ServeConfigurationError.invalidDevices("--devices lists no device") }
@@ -30,7 +30,8 @@ public struct DeviceList: Sendable, Equatable {
     /// (only read for `.cuda`).
     public func validate(backend: Backend, cudaDeviceCount: Int) throws {
         guard backend == .cuda else { return }
-        let missing = devices.filter { $0 >= cudaDeviceCount }
+        var missing: [Int] = []
+        for device in devices where device >= cudaDeviceCount && !missing.contains(device) { missing.append(device) }
         guard missing.isEmpty else {
             let have: String
             switch cudaDeviceCount {

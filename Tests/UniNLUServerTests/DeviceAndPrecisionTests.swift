@@ -12,14 +12,14 @@ extension ServerTests {
     @Suite("Devices and precision")
     struct DeviceAndPrecisionTests {
         @Test("--devices parses comma-separated indices", arguments: [
-            ("0", [0]), ("0,1", [0, 1]), (" 2 , 0 ", [2, 0]), ("3", [3]),
+            ("0", [0]), ("0,1", [0, 1]), (" 2 , 0 ", [2, 0]), ("3", [3]), ("0,0", [0, 0]), ("1,0,1", [1, 0, 1]),
         ])
         func parsesDevices(_ text: String, expected: [Int]) throws {
             #expect(try DeviceList(parsing: text).devices == expected)
         }
 
-        @Test("--devices refuses empty, negative, non-numeric and repeated entries", arguments: [
-            ("", "found \"\""), ("0,", "found \"\""), ("-1", "found \"-1\""), ("0,x", "found \"x\""), ("1,1", "device 1 twice"),
+        @Test("--devices refuses empty, negative and non-numeric entries", arguments: [
+            ("", "found \"\""), ("0,", "found \"\""), ("-1", "found \"-1\""), ("0,x", "found \"x\""), ("0;1", "found \"0;1\""),
         ])
         func refusesBadDevices(_ text: String, message: String) {
             #expect {
@@ -33,10 +33,12 @@ extension ServerTests {
         func cudaDeviceCount() throws {
             try DeviceList(parsing: "0").validate(backend: .cuda, cudaDeviceCount: 1)
             try DeviceList(parsing: "0,1,2,3").validate(backend: .cuda, cudaDeviceCount: 4)
+            try DeviceList(parsing: "0,0").validate(backend: .cuda, cudaDeviceCount: 1)  // two replicas on one GPU
             let cases: [(String, Int, String)] = [
                 ("0,1", 1, "names device 1, but this machine has 1 CUDA device (0)"),
                 ("1,0,5", 2, "names device 5, but this machine has 2 CUDA devices (0...1)"),
                 ("0,7,8", 4, "names devices 7, 8, but this machine has 4 CUDA devices (0...3)"),
+                ("1,1", 1, "names device 1, but this machine has 1 CUDA device (0)"),
                 ("0", 0, "this machine has no CUDA device"),
             ]
             for (text, count, message) in cases {

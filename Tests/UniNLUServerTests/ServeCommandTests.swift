@@ -143,7 +143,7 @@ extension ServerTests {
             (["--precision", "fp16"], "the cpu backend cannot run --precision fp16; it supports fp32"),
             (["--precision", "bf16"], "it supports fp32"),
             (["--precision", "fp64"], "--precision"),
-            (["--devices", "0,0"], "--devices lists device 0 twice"),
+            (["--devices", "0,-1"], "found \"-1\""),
             (["--devices", "0,x"], "--devices"),
             (["--max-batch-tokens", "0"], "--max-batch-tokens must be positive"),
         ])

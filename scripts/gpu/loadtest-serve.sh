@@ -12,12 +12,14 @@
 #      16/32/64/128 connections, then open loop at 5,000 and 7,500 req/s (latency from the scheduled
 #      time); /metrics saved; SIGTERM, exit code must be 0;
 #   3. the same server with --max-batch-wait-ms 0 (closed loop, 64 connections), for the wait default;
+#      and with --devices 0,0 (two replicas on the one GPU: does a second stream/model thread help?),
+#      closed loop at 64 and 128 connections;
 #   4. a CPU row: `--backend cpu` with the tiny fixture model (a floor for the HTTP path, not a model
 #      comparison), closed loop at 32 connections.
 # Writes $OUT/loadtest-*.json (one per phase: req/s, p50..p99.9, statuses, client/server/machine CPU
 # cores, batching from /metrics), $OUT/loadtest-summary.json and a table at the end of the log
 # (with the mean GPU utilisation per phase from nvidia-smi samples in $OUT/gpu-util.csv).
-# Knobs: DURATION (s per phase, default 8), PROCESSES (load workers, default 4), SKIP_CPU=1,
+# Knobs: DURATION (s per phase, default 6), PROCESSES (load workers, default 4), SKIP_CPU=1,
 # UNINLU_BIN (binary, default /tmp/uninlu), LOCAL_CPU_TEST=1 (no GPU: the "cuda" phases run the CPU
 # backend on the fixture model; only to check this script on a machine without a GPU).
 set -u -o pipefail
@@ -25,7 +27,7 @@ OUT=${OUT:-/tmp/uninlu-out}
 mkdir -p "$OUT"
 LOG="$OUT/loadtest.log"
 exec > >(tee -a "$LOG") 2>&1
-DURATION=${DURATION:-8}
+DURATION=${DURATION:-6}
 PROCESSES=${PROCESSES:-4}
 export PYTHONUNBUFFERED=1
 FAILED=0
@@ -134,17 +136,26 @@ if start_server cuda-fp16 --model "$MODEL" "${ENGINE[@]}" --devices 0; then
     for c in 16 32 64 128; do
         load "cuda-fp16-closed-c$c" "$DEV" --connections "$c" --warmup-seconds 2 --warmup 100000
     done
-    load cuda-fp16-open-5000 "$DEV" --connections 256 --rate 5000 --warmup-seconds 2 --warmup 100000
-    load cuda-fp16-open-7500 "$DEV" --connections 256 --rate 7500 --warmup-seconds 2 --warmup 100000
+    load cuda-fp16-open-5000 "$DEV" --connections 256 --rate 5000 --warmup-seconds 2 --warmup 100000 --drain-seconds 5
+    load cuda-fp16-open-7500 "$DEV" --connections 256 --rate 7500 --warmup-seconds 2 --warmup 100000 --drain-seconds 5
     stop_server cuda-fp16
 fi
 
 # 3. CUDA, no batching wait.
 if start_server cuda-fp16-wait0 --model "$MODEL" "${ENGINE[@]}" --max-batch-wait-ms 0; then
     DEV="${GPU:-cuda}, cuda fp16, base-size random SiameseUIE, --max-batch-wait-ms 0"
-    load cuda-wait0-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 >/dev/null
+    load cuda-wait0-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 --duration 4 >/dev/null
     load cuda-fp16-wait0-closed-c64 "$DEV" --connections 64 --warmup-seconds 2 --warmup 100000
     stop_server cuda-fp16-wait0
+fi
+
+# 3b. CUDA, two replicas on GPU 0.
+if start_server cuda-fp16-2rep --model "$MODEL" "${ENGINE[@]}" --devices 0,0; then
+    DEV="${GPU:-cuda}, cuda fp16, base-size random SiameseUIE, --devices 0,0 (two replicas on one GPU)"
+    load cuda-2rep-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 --duration 4 >/dev/null
+    load cuda-fp16-2rep-closed-c64 "$DEV" --connections 64 --warmup-seconds 2 --warmup 100000
+    load cuda-fp16-2rep-closed-c128 "$DEV" --connections 128 --warmup-seconds 2 --warmup 100000
+    stop_server cuda-fp16-2rep
 fi
 
 [ -n "$SMI_PID" ] && kill "$SMI_PID" 2>/dev/null

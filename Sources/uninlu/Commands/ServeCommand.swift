@@ -30,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: """
         Comma-separated device indices; one engine replica per entry, batches spread over them (a text's hint \
         jobs stay on the replica that encoded it). CUDA: one replica per listed GPU (its own context, stream and \
-        model thread); every index must exist. CPU backend: each entry is one more CPU replica sharing the same \
+        model thread); every index must exist, and may repeat (0,0: two replicas on GPU 0). CPU backend: each entry is one more CPU replica sharing the same \
         cores (and one more copy of the weights).
         """)
     var devices = "0"
