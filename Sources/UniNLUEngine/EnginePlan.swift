@@ -167,7 +167,7 @@ public struct EnginePlan {
             }
             header.append((name, .object([
                 ("dtype", .string(precision == .fp16 ? "F16" : "F32")),
-                ("shape", .array(tensor.shape.map { .number(Double($0)) })),
+                ("shape", .array(tensor.logicalShape.map { .number(Double($0)) })),  // dequantized
                 ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + data.count))])),
             ])))
             offset += data.count

@@ -89,9 +89,10 @@ struct ServeCommand: AsyncParsableCommand {
             try devices.validate(backend: backend, cudaDeviceCount: backend == .cuda ? Backend.cudaDeviceCount() : 0)
             var options = modelOptions
             options.backend = backend
+            options.model = try modelOptions.modelURL().path
             let replicas = try devices.devices.map { device in
                 logger.info("loading model", metadata: [
-                    "model": .string(modelOptions.model), "backend": .string(backend.rawValue),
+                    "model": .string(options.model ?? "?"), "backend": .string(backend.rawValue),
                     "precision": .string(precision.rawValue), "device": .stringConvertible(device),
                 ])
                 return try options.load(limits: settings.limits, precision: precision, device: device)
