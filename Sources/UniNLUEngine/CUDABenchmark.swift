@@ -43,7 +43,7 @@ public enum CUDABenchmark {
         let configuration = try directory.decodeConfig(BertConfiguration.self)
         let loadStart = Date()
         let context = try CUDAContext()
-        let kernels = try CUDAKernels(context: context, precision: precision.cuda)
+        let kernels = try CUDAKernels(context: context, precision: precision.cuda())
         let memoryBefore = try context.memoryInfo()
         let reader = try Checkpoint.open(modelDirectory: modelDirectory)
         try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames + ["head_clsf.weight", "head_clsf.bias", "tail_clsf.weight", "tail_clsf.bias"])

@@ -19,8 +19,9 @@ final class CUDASiameseTextCache: SiameseTextCache, @unchecked Sendable {
 final class CUDASiameseUIEForward: SiameseUIEForward {
     private let thread: ModelThread<SiameseUIEModel<CUDAKernels>>
 
-    init(model: SiameseUIEModel<CUDAKernels>) {
-        thread = ModelThread(label: "uninlu.cuda.siamese-uie", model: model)
+    /// - Parameter device: the ordinal of `model`'s context, for the thread's name.
+    init(model: SiameseUIEModel<CUDAKernels>, device: Int) {
+        thread = ModelThread(label: "uninlu.cuda\(device).siamese-uie", model: model)
     }
 
     func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {

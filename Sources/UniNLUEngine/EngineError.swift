@@ -7,6 +7,9 @@ public enum EngineError: Error, CustomStringConvertible {
     case unsupportedModel(directory: String, reason: String)
     case backendUnavailable(backend: String, reason: String)
     case familyNotImplemented(ModelFamily)
+    case unsupportedPrecision(precision: String, backend: String, supported: [String])
+    /// A CUDA device ordinal the machine does not have.
+    case deviceUnavailable(device: Int, deviceCount: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +21,11 @@ public enum EngineError: Error, CustomStringConvertible {
             return "\(directory) is not a SiameseUIE or RexUniNLU model: \(reason)"
         case let .backendUnavailable(backend, reason): return "backend \(backend) is not available: \(reason)"
         case let .familyNotImplemented(family): return "model family \(family.rawValue) is not supported by this build yet"
+        case let .unsupportedPrecision(precision, backend, supported):
+            return "the \(backend) backend cannot run --precision \(precision); it supports \(supported.joined(separator: ", "))"
+        case let .deviceUnavailable(device, count):
+            let have = count == 0 ? "no CUDA device" : "\(count) CUDA device\(count == 1 ? "" : "s") (0\(count > 1 ? "...\(count - 1)" : ""))"
+            return "CUDA device \(device) does not exist: this machine has \(have); list existing devices with --devices (uninlu doctor shows them)"
         }
     }
 }

@@ -129,7 +129,7 @@ public struct EnginePlan {
         }
         let started = Date()
         let context = try CUDAContext()
-        let cudaPrecision: CUDAPrecision = precision == .fp16 ? .fp16 : .fp32
+        let cudaPrecision = try precision.cuda()
         let cubin = try CUDAKernels.compileLibrary(for: device, precision: cudaPrecision)
         log(String(format: "compiled kernels for %@ (%d bytes) in %.2f s", device.architecture, cubin.count, Date().timeIntervalSince(started)))
 
@@ -201,28 +201,40 @@ public struct EnginePlan {
 }
 
 extension LoadedModel {
-    /// Loads an engine plan on this machine's GPU (the plan's precision; its kernels and GEMM choices).
-    public static func load(plan url: URL, limits: InputLimits = InputLimits()) throws -> LoadedModel {
+    /// Loads an engine plan on CUDA device `device` (the plan's precision; its kernels and GEMM
+    /// choices). A `precision` other than the plan's is refused: the weights are stored in it.
+    public static func load(
+        plan url: URL, precision: ComputePrecision? = nil, device ordinal: Int = 0, limits: InputLimits = InputLimits()
+    ) throws -> LoadedModel {
         let plan = try EnginePlan(url: url)
         let env = CUDAEnvironment.probe()
-        guard env.canRun, let device = env.device else {
+        guard env.canRun else {
             throw EnginePlan.PlanError.needsGPU(file: url.path, reason: env.problem ?? "no usable GPU")
         }
+        try checkDevice(ordinal)
+        let device = try CUDADriver.deviceInfo(ordinal: ordinal)
         try plan.validate(for: device)
+        if let precision, precision != plan.precision {
+            throw EngineError.unsupportedPrecision(
+                precision: precision.rawValue, backend: "engine plan \(url.lastPathComponent)", supported: [plan.precision.rawValue])
+        }
         let dir = try plan.extractModelFiles()
         defer { try? FileManager.default.removeItem(at: dir) }
         let directory = try ModelDirectory(url: dir)
         guard directory.family == .siameseUIE else { throw EngineError.familyNotImplemented(directory.family) }
         let tokenizer = try loadTokenizer(directory)
         let configuration = try directory.decodeConfig(BertConfiguration.self)
-        let kernels = try CUDAKernels(context: CUDAContext(), precision: plan.precision == .fp16 ? .fp16 : .fp32, cubin: plan.cubin)
+        let kernels = try CUDAKernels(context: CUDAContext(ordinal: ordinal), precision: plan.precision.cuda(), cubin: plan.cubin)
         if plan.metadata["cublaslt"] == env.cublasLtVersion, let tuned = plan.metadata["gemm.tuned"],
            let list = try? JSONParser.parse(bytes: Array(tuned.utf8)).arrayValue {
             try kernels.importTunedGemms(list)
         }
         try kernels.reserveWeights(for: plan.reader, ignoring: [])
         let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(plan.reader))
-        let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CUDASiameseUIEForward(model: model), limits: limits)
-        return LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: pipeline)
+        let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CUDASiameseUIEForward(model: model, device: ordinal), limits: limits)
+        var loaded = LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: pipeline)
+        loaded.precision = plan.precision
+        loaded.device = ordinal
+        return loaded
     }
 }

@@ -16,46 +16,76 @@ public struct LoadedModel: Sendable {
     public let tokenizer: BertTokenizer
     public let siameseUIE: SiameseUIEPipeline?
     public private(set) var rexUniNLU: RexUniNLUPipeline? = nil
+    /// The precision the forward really runs in (fp32 on the CPU backend; a plan's own precision).
+    public internal(set) var precision: ComputePrecision = .fp32
+    /// The CUDA device ordinal the replica runs on; nil on the CPU backend.
+    public internal(set) var device: Int? = nil
 
     public var family: ModelFamily { directory.family }
 
+    /// Loads `url` (a model directory, or an engine plan file from `uninlu build`) on `backend`.
+    ///
+    /// - Parameters:
+    ///   - precision: nil for the backend's default (fp16 on CUDA, fp32 on the CPU); one the
+    ///     resolved backend does not run is refused (`EngineError.unsupportedPrecision`).
+    ///   - device: the CUDA device ordinal (one replica per device: its own context, stream and model
+    ///     thread). Ignored on the CPU backend; a device the machine lacks is
+    ///     `EngineError.deviceUnavailable`.
     public static func load(
-        modelDirectory url: URL, backend: Backend = .auto, precision: ComputePrecision = .fp16, limits: InputLimits = InputLimits()
+        modelDirectory url: URL, backend: Backend = .auto, precision: ComputePrecision? = nil, device: Int = 0,
+        limits: InputLimits = InputLimits()
     ) throws -> LoadedModel {
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
-            return try load(plan: url, limits: limits)  // an engine plan (`uninlu build`)
+            return try load(plan: url, precision: precision, device: device, limits: limits)  // an engine plan (`uninlu build`)
         }
         let directory = try ModelDirectory(url: url)
         let resolved = try backend.resolved()
         switch directory.family {
         case .siameseUIE:
+            let precision = try resolved.checkedPrecision(precision)
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(BertConfiguration.self)
-            let store = TensorStore(try Checkpoint.open(modelDirectory: url))
             let forward: any SiameseUIEForward
             if resolved == .cuda {
-                let kernels = try CUDAKernels(context: CUDAContext(), precision: precision.cuda)
+                try checkDevice(device)
+                // The context, its stream and the weights belong to this replica; from here on the
+                // model is used only on its model thread (which makes the context current per call).
+                let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
                 let reader = try Checkpoint.open(modelDirectory: url)
                 try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
-                forward = CUDASiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader)))
+                let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader))
+                forward = CUDASiameseUIEForward(model: model, device: device)
             } else {
+                let store = TensorStore(try Checkpoint.open(modelDirectory: url))
                 forward = CPUSiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store))
             }
             let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
-            return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
+            var model = LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
+            model.precision = precision
+            model.device = resolved == .cuda ? device : nil
+            return model
         case .rexUniNLU:
             // The DeBERTa ops exist on the CPU backend only so far; `auto` uses it.
             if backend == .cuda {
                 throw EngineError.backendUnavailable(backend: "cuda", reason: "RexUniNLU runs on the CPU backend only in this build")
             }
+            let precision = try Backend.cpu.checkedPrecision(precision)
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
             let store = TensorStore(try Checkpoint.open(modelDirectory: url))
             let model = try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store)
             let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CPURexUniNLUForward(model: model), limits: limits)
-            return LoadedModel(directory: directory, backend: .cpu, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
+            var loaded = LoadedModel(directory: directory, backend: .cpu, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
+            loaded.precision = precision
+            return loaded
         }
+    }
+
+    /// Throws `deviceUnavailable` unless this machine has CUDA device `device`.
+    public static func checkDevice(_ device: Int) throws {
+        let count = try CUDADriver.deviceCount()
+        guard device >= 0, device < count else { throw EngineError.deviceUnavailable(device: device, deviceCount: count) }
     }
 
     /// The tokenizer the family uses: Rex adds its four prompt markers (ids 12800-12803 upstream).

@@ -53,7 +53,8 @@ public enum ServerApp {
             try await readiness.check(predictor)
             logger.info("model warmed up", metadata: [
                 "family": .string(predictor.info.family), "backend": .string(predictor.info.backend),
-                "replicas": .stringConvertible(predictor.info.replicas),
+                "precision": .string(predictor.info.precision), "replicas": .stringConvertible(predictor.info.replicas),
+                "devices": .string(predictor.info.devicesLabel),
                 "warmup_ms": .stringConvertible((ContinuousClock.now - start).milliseconds),
             ])
         }

@@ -89,6 +89,7 @@ extension ServerTests {
                 #expect(body["model"]?["family"] == .string("siamese-uie"))
                 #expect(body["model"]?["backend"] == .string("cpu"))
                 #expect(body["model"]?["precision"] == .string("fp32"))
+                #expect(body["model"]?["devices"] == .array([]), "no CUDA device on the CPU backend")
                 #expect(server.engine.callCount >= 2, "warm-up ran a real forward (encode + hints)")
             }
         }
@@ -108,7 +109,7 @@ extension ServerTests {
         func metricsMove() async throws {
             try await TestServer.with { server in
                 let before = try await server.scrape()
-                #expect(before.value("uninlu_model_info", ["family": "siamese-uie", "backend": "cpu", "precision": "fp32"]) == 1)
+                #expect(before.value("uninlu_model_info", ["family": "siamese-uie", "backend": "cpu", "precision": "fp32", "devices": "cpu"]) == 1)
                 #expect(before.value("uninlu_device_memory_bytes") > 0)
                 #expect(before.has("uninlu_queue_depth"))
                 let forwardsBefore = before.value("uninlu_forwards_total")

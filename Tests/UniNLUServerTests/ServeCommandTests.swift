@@ -111,8 +111,39 @@ extension ServerTests {
             try await client.shutdown()
         }
 
+        @Test("two CPU replicas from --devices 0,1: /ready and the info metric report what was loaded")
+        func cpuReplicas() async throws {
+            let server = try ServerProcess([
+                "serve", "--model", ServerFixtures.modelDirectory.path, "--backend", "cpu", "--port", "0", "--devices", "0,1",
+            ])
+            let port = try await server.waitForPort()
+            let client = HTTPClient(eventLoopGroupProvider: .singleton)
+            do {
+                let ready = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready"), timeout: .seconds(60))
+                #expect(ready.status.code == 200)
+                let body = try JSONParser.parse(bytes: Array(try await ready.body.collect(upTo: 1 << 20).readableBytesView))
+                #expect(body["model"]?["replicas"] == .number(2))
+                #expect(body["model"]?["backend"] == .string("cpu"))
+                #expect(body["model"]?["precision"] == .string("fp32"))
+                #expect(body["model"]?["devices"] == .array([]))
+                let metrics = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/metrics"), timeout: .seconds(60))
+                let text = String(buffer: try await metrics.body.collect(upTo: 1 << 22))
+                #expect(MetricsText(text).value("uninlu_model_info", ["backend": "cpu", "precision": "fp32", "replicas": "2", "devices": "cpu"]) == 1)
+                kill(server.process.processIdentifier, SIGTERM)
+                #expect(try await server.waitForExit() == 0, "\(server.stderr)")
+            } catch {
+                server.process.terminate()
+                try? await client.shutdown()
+                throw error
+            }
+            try await client.shutdown()
+        }
+
         @Test("--precision fp16 on the CPU backend is refused with a message", arguments: [
-            (["--precision", "fp16"], "supports fp32"),
+            (["--precision", "fp16"], "the cpu backend cannot run --precision fp16; it supports fp32"),
+            (["--precision", "bf16"], "it supports fp32"),
+            (["--precision", "fp64"], "--precision"),
+            (["--devices", "0,-1"], "found \"-1\""),
             (["--devices", "0,x"], "--devices"),
             (["--max-batch-tokens", "0"], "--max-batch-tokens must be positive"),
         ])

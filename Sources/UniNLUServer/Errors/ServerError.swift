@@ -31,7 +31,7 @@ public enum ServerError: Error, Equatable {
         case let error as SchedulerError:
             switch error {
             case .shuttingDown: return .shuttingDown
-            case .foreignTextCache, .resultCountMismatch: return .internalError(error.description)
+            case .foreignTextCache, .resultCountMismatch, .wrongEngine: return .internalError(error.description)
             }
         case is CancellationError: return .shuttingDown
         default: return .engineFailure(String(describing: error))

@@ -22,7 +22,7 @@ struct SchedulerMetrics: Sendable {
         forwardFailures = Counter(label: "uninlu_forward_failures_total", factory: factory)
         var forwards: [ForwardWork.Kind: Counter] = [:]
         var durations: [ForwardWork.Kind: Metrics.Timer] = [:]
-        for kind in [ForwardWork.Kind.encode, .pointer] {
+        for kind in ForwardWork.Kind.allCases {
             forwards[kind] = Counter(label: "uninlu_forwards_total", dimensions: [("kind", kind.rawValue)], factory: factory)
             durations[kind] = Metrics.Timer(
                 label: "uninlu_forward_duration_seconds", dimensions: [("kind", kind.rawValue)], factory: factory)

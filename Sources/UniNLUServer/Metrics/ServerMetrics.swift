@@ -55,7 +55,7 @@ public final class ServerMetrics: Sendable {
     func setModelInfo(_ info: ModelInfo) {
         Meter(label: "uninlu_model_info", dimensions: [
             ("family", info.family), ("backend", info.backend), ("precision", info.precision),
-            ("replicas", String(info.replicas)),
+            ("replicas", String(info.replicas)), ("devices", info.devicesLabel),
         ], factory: factory).set(1)
     }
 

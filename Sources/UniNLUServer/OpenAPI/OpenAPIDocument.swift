@@ -174,7 +174,8 @@ enum OpenAPIDocument {
             "type": "object",
             "properties": {
               "family": {"type": "string"}, "backend": {"type": "string"},
-              "precision": {"type": "string"}, "replicas": {"type": "integer"}
+              "precision": {"type": "string"}, "replicas": {"type": "integer"},
+              "devices": {"type": "array", "items": {"type": "integer"}, "description": "CUDA device of each replica; empty on the CPU backend"}
             }
           }
         }

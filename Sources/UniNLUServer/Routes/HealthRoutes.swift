@@ -25,6 +25,7 @@ struct HealthRoutes {
             ("model", .object([
                 ("family", .string(info.family)), ("backend", .string(info.backend)),
                 ("precision", .string(info.precision)), ("replicas", .number(Double(info.replicas))),
+                ("devices", .array(info.devices.map { .number(Double($0)) })),
             ])),
         ]))
     }

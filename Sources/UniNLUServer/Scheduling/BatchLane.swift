@@ -2,14 +2,14 @@ import UniNLUCore
 
 // One engine replica's queue and the loop that feeds it (TEI's queue + batching task, one per
 // device). Callers suspend in `submit`; the loop takes the oldest job, gathers queued jobs of the
-// same kind up to the token budget (waiting at most `maxBatchWait` for company while the engine is
-// idle), runs one engine call and hands each job its slice of the result. A job whose caller is
+// same kind up to the token budget (waiting at most `maxBatchWait` for company when the engine was
+// idle; never after a forward that left jobs queued), runs one engine call and hands each job its slice of the result. A job whose caller is
 // cancelled (deadline, disconnect) is dropped if it has not started yet; if its forward is already
 // running, the caller is answered at once and its part of the result discarded.
 
 actor BatchLane {
     nonisolated let replica: Int
-    private let engine: any SiameseUIEForward
+    private let engine: LaneEngine
     private let policy: BatchPolicy
     private let metrics: SchedulerMetrics
 
@@ -29,11 +29,15 @@ actor BatchLane {
     private var idleWaiter: CheckedContinuation<Void, Never>?
     private var closed = false
 
-    init(replica: Int, engine: any SiameseUIEForward, policy: BatchPolicy, metrics: SchedulerMetrics) {
+    init(replica: Int, engine: LaneEngine, policy: BatchPolicy, metrics: SchedulerMetrics) {
         self.replica = replica
         self.engine = engine
         self.policy = policy
         self.metrics = metrics
+    }
+
+    init(replica: Int, engine: any SiameseUIEForward, policy: BatchPolicy, metrics: SchedulerMetrics) {
+        self.init(replica: replica, engine: .siameseUIE(engine), policy: policy, metrics: metrics)
     }
 
     /// Queues `work` and returns its part of the forward that runs it.
@@ -91,9 +95,14 @@ actor BatchLane {
 
     /// The next forward's jobs, or nil when the lane is closed and empty, or cancelled.
     private func nextBatch() async -> [PendingJob]? {
+        // Only a lane that found its queue empty (the engine idle) lets the oldest job wait for
+        // company; jobs that queued up during the last forward go at once, so a busy engine never
+        // sits out `maxBatchWait` between forwards.
+        var wasIdle = false
         while !Task.isCancelled {
             guard let head = queue.first else {
                 if closed { return nil }
+                wasIdle = true
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { idleWaiter = $0 }
                 } onCancel: {
@@ -103,7 +112,7 @@ actor BatchLane {
             }
             let (picked, full) = selection(kind: head.work.kind)
             let waitUntil = head.enqueuedAt + policy.maxBatchWait
-            if full || closed || ContinuousClock.now >= waitUntil {
+            if !wasIdle || full || closed || ContinuousClock.now >= waitUntil {
                 let chosen = Set(picked)
                 let batch = picked.map { queue[$0] }
                 queue = queue.enumerated().filter { !chosen.contains($0.offset) }.map(\.element)
@@ -152,19 +161,27 @@ actor BatchLane {
 
     /// One engine call for the whole batch, split back into one output per job.
     private func run(kind: ForwardWork.Kind, batch: [PendingJob]) async throws -> [ForwardOutput] {
-        switch kind {
-        case .encode:
+        switch (kind, engine) {
+        case let (.encode, .siameseUIE(engine)):
             let texts = batch.flatMap { job -> [[SiameseTextWindow]] in
                 if case let .encode(texts) = job.work { return texts } else { return [] }
             }
             let caches = try await engine.encodeTexts(texts)
             return try split(caches, by: batch).map { ForwardOutput.caches($0) }
-        case .pointer:
+        case let (.pointer, .siameseUIE(engine)):
             let jobs = batch.flatMap { job -> [SiameseHintJob] in
                 if case let .pointer(jobs) = job.work { return jobs } else { return [] }
             }
             let logits = try await engine.pointerLogits(jobs)
             return try split(logits, by: batch).map { ForwardOutput.logits($0) }
+        case let (.rex, .rexUniNLU(engine)):
+            let jobs = batch.flatMap { job -> [RexForwardJob] in
+                if case let .rex(jobs) = job.work { return jobs } else { return [] }
+            }
+            let logits = try await engine.tokenPairLogits(jobs)
+            return try split(logits, by: batch).map { ForwardOutput.tokenPairs($0) }
+        case (.encode, .rexUniNLU), (.pointer, .rexUniNLU), (.rex, .siameseUIE):
+            throw SchedulerError.wrongEngine(kind: kind.rawValue)
         }
     }
 

@@ -2,22 +2,32 @@ import ServiceLifecycle
 import UniNLUCore
 
 /// Cross-request batching. Every request's pipeline gets this scheduler (through a
-/// ``TimedForward``) as its engine; the scheduler queues the jobs of concurrent requests and runs
-/// them together, one batched engine call per forward, on one lane per engine replica
-/// (`--devices`). New texts go to the least loaded replica; a text's hint jobs run on the replica
-/// that holds its encoding. Because the packed forward has no padding, a request's logits are the
-/// same whichever jobs share its forward.
+/// ``TimedForward`` for SiameseUIE, a ``TimedRexForward`` for RexUniNLU) as its engine; the
+/// scheduler queues the jobs of concurrent requests and runs them together, one batched engine call
+/// per forward, on one lane per engine replica (`--devices`). New texts (and Rex jobs) go to the
+/// least loaded replica; a SiameseUIE text's hint jobs run on the replica that holds its encoding.
+/// Because the packed forward has no padding, a request's logits are the same whichever jobs share
+/// its forward.
 ///
 /// It is a `Service`: list it before the HTTP server so that, at graceful shutdown, the server stops
 /// taking requests first and the scheduler then finishes what is queued.
-public final class BatchScheduler: SiameseUIEForward, Service {
+public final class BatchScheduler: SiameseUIEForward, RexUniNLUForward, Service {
     private let lanes: [BatchLane]
     private let load: ReplicaLoad
 
-    /// - Parameter engines: one engine per replica (device), each used by one lane only.
-    init(engines: [any SiameseUIEForward], policy: BatchPolicy, metrics: SchedulerMetrics) {
-        lanes = engines.enumerated().map { BatchLane(replica: $0.offset, engine: $0.element, policy: policy, metrics: metrics) }
-        load = ReplicaLoad(replicas: engines.count)
+    private init(laneEngines: [LaneEngine], policy: BatchPolicy, metrics: SchedulerMetrics) {
+        lanes = laneEngines.enumerated().map { BatchLane(replica: $0.offset, engine: $0.element, policy: policy, metrics: metrics) }
+        load = ReplicaLoad(replicas: laneEngines.count)
+    }
+
+    /// - Parameter engines: one SiameseUIE engine per replica (device), each used by one lane only.
+    convenience init(engines: [any SiameseUIEForward], policy: BatchPolicy, metrics: SchedulerMetrics) {
+        self.init(laneEngines: engines.map { .siameseUIE($0) }, policy: policy, metrics: metrics)
+    }
+
+    /// - Parameter rexEngines: one RexUniNLU engine per replica (device), each used by one lane only.
+    convenience init(rexEngines: [any RexUniNLUForward], policy: BatchPolicy, metrics: SchedulerMetrics) {
+        self.init(laneEngines: rexEngines.map { .rexUniNLU($0) }, policy: policy, metrics: metrics)
     }
 
     public var replicaCount: Int { lanes.count }
@@ -86,7 +96,25 @@ public final class BatchScheduler: SiameseUIEForward, Service {
         return (results, timing)
     }
 
-    // MARK: SiameseUIEForward
+    /// RexUniNLU token-pair jobs (one schema level's prompts over a text's windows) on the least
+    /// loaded replica; they share forwards with other requests' jobs up to the token budget.
+    func rex(_ jobs: [RexForwardJob]) async throws -> (logits: [RexTokenPairLogits], timing: JobTiming) {
+        if jobs.isEmpty { return ([], JobTiming(queue: .zero, forward: .zero)) }
+        let cost = jobs.reduce(0) { $0 + $1.count }
+        let replica = load.acquireLeastLoaded(cost: cost)
+        defer { load.release(replica: replica, cost: cost) }
+        let completion = try await lanes[replica].submit(.rex(jobs), tokens: cost)
+        guard case let .tokenPairs(logits) = completion.output, logits.count == jobs.count else {
+            throw SchedulerError.resultCountMismatch(expected: jobs.count, actual: -1)
+        }
+        return (logits, completion.timing)
+    }
+
+    // MARK: SiameseUIEForward, RexUniNLUForward
+
+    public func tokenPairLogits(_ jobs: [RexForwardJob]) async throws -> [RexTokenPairLogits] {
+        try await rex(jobs).logits
+    }
 
     public func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {
         try await encode(texts).caches

@@ -7,6 +7,8 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
     case foreignTextCache
     /// The engine returned a different number of results than jobs (a programming error).
     case resultCountMismatch(expected: Int, actual: Int)
+    /// Work of one family reached a lane whose engine runs the other (a programming error).
+    case wrongEngine(kind: String)
 
     public var description: String {
         switch self {
@@ -14,6 +16,8 @@ public enum SchedulerError: Error, Equatable, CustomStringConvertible {
         case .foreignTextCache: return "a text cache from outside the batch scheduler was passed to it (this is a bug)"
         case let .resultCountMismatch(expected, actual):
             return "the engine returned \(actual) results for \(expected) jobs (this is a bug)"
+        case let .wrongEngine(kind):
+            return "a \(kind) job reached an engine of another model family (this is a bug)"
         }
     }
 }

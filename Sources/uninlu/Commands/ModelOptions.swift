@@ -17,9 +17,10 @@ struct ModelOptions: ParsableArguments {
     /// `--model`, or the default model when it is left out (DefaultModel.swift).
     func modelURL() throws -> URL { try DefaultModel.resolve(model) }
 
-    /// `precision` applies to the CUDA backend (the CPU backend is FP32).
-    func load(limits: InputLimits = InputLimits(), precision: ComputePrecision = .fp16) throws -> LoadedModel {
-        try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, limits: limits)
+    /// `precision`: nil for the backend's default (fp16 on CUDA, fp32 on the CPU); `device`: the
+    /// CUDA device ordinal (ignored on the CPU).
+    func load(limits: InputLimits = InputLimits(), precision: ComputePrecision? = nil, device: Int = 0) throws -> LoadedModel {
+        try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, device: device, limits: limits)
     }
 }
 

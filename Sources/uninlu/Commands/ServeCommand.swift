@@ -26,12 +26,12 @@ struct ServeCommand: AsyncParsableCommand {
         Numeric precision: fp32 | fp16 | bf16 | int8 | fp8. The CPU backend runs fp32 only, the CUDA backend \
         fp16 and fp32; others are refused at start-up. Default: fp16 on CUDA, fp32 on the CPU.
         """)
-    var precision: Precision?
+    var precision: ComputePrecision?
     @Option(help: """
         Comma-separated device indices; one engine replica per entry, batches spread over them (a text's hint \
-        jobs stay on the replica that encoded it). With the CPU backend each entry is one more CPU replica \
-        sharing the same cores (and one more copy of the weights); the CUDA backend takes device 0 only in \
-        this build.
+        jobs stay on the replica that encoded it). CUDA: one replica per listed GPU (its own context, stream and \
+        model thread); every index must exist, and may repeat (0,0: two replicas on GPU 0). CPU backend: each entry is one more CPU replica sharing the same \
+        cores (and one more copy of the weights).
         """)
     var devices = "0"
 
@@ -42,11 +42,14 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Most texts in one /predict/batch request.") var maxBatchTexts = ServerSettings().maxBatchTexts
     @Option(help: """
         Token budget of one forward: rows of all jobs coalesced into it (a hint job costs hints × windows × \
-        (window + hint length)). A single larger job runs alone.
+        (window + hint length); a Rex job its tokens). A single larger job runs alone. Default: 16384.
         """)
-    var maxBatchTokens = BatchPolicy().maxBatchTokens
-    @Option(help: "How long the oldest queued job may wait for others while the engine is idle, in milliseconds (0: never wait).")
-    var maxBatchWaitMs = 2.0
+    var maxBatchTokens: Int?
+    @Option(help: """
+        How long the oldest queued job may wait for others when the engine was idle, in milliseconds (0: never \
+        wait; jobs queued during a forward never wait). Default: 2 on the CPU backend, 0.5 on CUDA.
+        """)
+    var maxBatchWaitMs: Double?
     @Option(help: "Per-request deadline from admission to answer, in milliseconds (504 past it).")
     var requestTimeoutMs = 30_000
     @Option(help: "At SIGTERM/SIGINT, how long in-flight requests may take to finish, in milliseconds.")
@@ -56,13 +59,13 @@ struct ServeCommand: AsyncParsableCommand {
 
     func validate() throws {
         for (name, value) in [("max-body-bytes", maxBodyBytes), ("max-concurrent-requests", maxConcurrentRequests),
-                              ("max-batch-texts", maxBatchTexts), ("max-batch-tokens", maxBatchTokens),
+                              ("max-batch-texts", maxBatchTexts), ("max-batch-tokens", maxBatchTokens ?? 1),
                               ("request-timeout-ms", requestTimeoutMs), ("shutdown-timeout-ms", shutdownTimeoutMs)]
         where value <= 0 {
             throw ValidationError("--\(name) must be positive")
         }
         if !(0...65535).contains(port) { throw ValidationError("--port must be in 0...65535") }
-        if maxBatchWaitMs < 0 || !maxBatchWaitMs.isFinite { throw ValidationError("--max-batch-wait-ms must be ≥ 0") }
+        if let maxBatchWaitMs, maxBatchWaitMs < 0 || !maxBatchWaitMs.isFinite { throw ValidationError("--max-batch-wait-ms must be ≥ 0") }
         if retryAfter < 0 { throw ValidationError("--retry-after must be ≥ 0") }
         if Logger.Level(rawValue: logLevel) == nil { throw ValidationError("--log-level \(logLevel) is not a log level") }
         _ = try deviceList()
@@ -77,30 +80,34 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let logger = Logger(label: "uninlu.serve")
         do {
-            let settings = self.settings
-            let metrics = ServerMetrics()
-            // Resolve the backend first: which precisions and how many devices it can take.
+            // Resolve the backend first: which precisions and devices it can take, checked before loading.
             let backend = try modelOptions.backend.resolved()
-            let precision = self.precision ?? (backend == .cuda ? .fp16 : .fp32)
-            try PredictorFactory.check(precision: precision, backend: backend)
-            let compute: ComputePrecision = precision == .fp32 ? .fp32 : .fp16  // the CUDA policies; ignored on the CPU
-            let devices = try deviceList()
-            if backend == .cuda && devices != [0] {
-                // LoadedModel.load opens CUDA device 0; a replica per device needs it to take an ordinal.
-                throw ServeConfigurationError.invalidDevices(
-                    "this build runs the CUDA backend on device 0 only; give --devices 0 (or use --backend cpu for CPU replicas)")
-            }
+            let settings = self.settings(for: backend)
+            let metrics = ServerMetrics()
+            let precision = try backend.checkedPrecision(self.precision)
+            let devices = try DeviceList(parsing: self.devices)
+            try devices.validate(backend: backend, cudaDeviceCount: backend == .cuda ? Backend.cudaDeviceCount() : 0)
             var options = modelOptions
             options.backend = backend
             options.model = try modelOptions.modelURL().path
-            let replicas = try devices.map { device in
+            let replicas = try devices.devices.map { device in
                 logger.info("loading model", metadata: [
-                    "model": .string(options.model ?? "?"), "backend": .string(backend.rawValue), "device": .stringConvertible(device),
+                    "model": .string(options.model ?? "?"), "backend": .string(backend.rawValue),
+                    "precision": .string(precision.rawValue), "device": .stringConvertible(device),
                 ])
-                return try options.load(limits: settings.limits, precision: compute)
+                return try options.load(limits: settings.limits, precision: precision, device: device)
             }
             let predictor = try PredictorFactory.make(
-                replicas: replicas, precision: precision, limits: settings.limits, policy: settings.batchPolicy, metrics: metrics)
+                replicas: replicas, limits: settings.limits, policy: settings.batchPolicy, metrics: metrics)
+            logger.notice("serving", metadata: [
+                "family": .string(predictor.info.family), "backend": .string(predictor.info.backend),
+                "precision": .string(predictor.info.precision), "devices": .string(predictor.info.devicesLabel),
+                "replicas": .stringConvertible(predictor.info.replicas),
+                "max_batch_tokens": .stringConvertible(settings.batchPolicy.maxBatchTokens),
+                "max_batch_wait_ms": .stringConvertible(Double(settings.batchPolicy.maxBatchWait.components.attoseconds) / 1e15
+                    + Double(settings.batchPolicy.maxBatchWait.components.seconds) * 1000),
+                "max_concurrent_requests": .stringConvertible(settings.maxConcurrentRequests),
+            ])
             let app = ServerApp.buildApplication(predictor: predictor, settings: settings, metrics: metrics, logger: logger)
             try await ServerApp.run(app, settings: settings, logger: logger)
             logger.info("stopped")
@@ -110,7 +117,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    var settings: ServerSettings {
+    /// The settings from the flags; batching flags left out take `backend`'s defaults.
+    func settings(for backend: Backend) -> ServerSettings {
         var settings = ServerSettings()
         settings.host = host
         settings.port = port
@@ -118,8 +126,9 @@ struct ServeCommand: AsyncParsableCommand {
         settings.maxBodyBytes = maxBodyBytes
         settings.maxConcurrentRequests = maxConcurrentRequests
         settings.maxBatchTexts = maxBatchTexts
-        settings.batchPolicy = BatchPolicy(
-            maxBatchTokens: maxBatchTokens, maxBatchWait: .microseconds(Int64((maxBatchWaitMs * 1000).rounded())))
+        settings.batchPolicy = BatchPolicy.defaults(for: backend)
+        if let maxBatchTokens { settings.batchPolicy.maxBatchTokens = maxBatchTokens }
+        if let maxBatchWaitMs { settings.batchPolicy.maxBatchWait = .microseconds(Int64((maxBatchWaitMs * 1000).rounded())) }
         settings.requestTimeout = .milliseconds(requestTimeoutMs)
         settings.shutdownTimeout = .milliseconds(shutdownTimeoutMs)
         settings.retryAfterSeconds = retryAfter
@@ -127,18 +136,6 @@ struct ServeCommand: AsyncParsableCommand {
     }
 
     func deviceList() throws -> [Int] {
-        let entries = devices.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
-        var list: [Int] = []
-        for entry in entries {
-            guard let index = Int(entry), index >= 0 else {
-                throw ValidationError("--devices takes comma-separated device indices (e.g. 0,1), found \"\(entry)\"")
-            }
-            if list.contains(index) { throw ValidationError("--devices lists device \(index) twice") }
-            list.append(index)
-        }
-        if list.isEmpty { throw ValidationError("--devices lists no device") }
-        return list
+        do { return try DeviceList(parsing: devices).devices } catch { throw ValidationError("\(error)") }
     }
 }
-
-extension Precision: ExpressibleByArgument {}

@@ -45,8 +45,7 @@ enum TestServer {
         let model = try ServerFixtures.loadModel()
         guard let pipeline = model.siameseUIE else { throw TestError("fixture model has no SiameseUIE pipeline") }
         let engines = (0..<replicas).map { _ in ControllableEngine(pipeline.forward) }
-        let info = ModelInfo(family: model.family.rawValue, backend: model.backend.rawValue, precision: "fp32",
-                             replicas: replicas, directory: model.directory.url.path)
+        let info = try ModelInfo(replicas: Array(repeating: model, count: replicas))
         let predictor = PredictorFactory.siameseUIE(
             engines: engines, tokenizer: model.tokenizer, info: info, limits: settings.limits,
             policy: settings.batchPolicy, metrics: metrics)
