@@ -45,16 +45,20 @@ public struct LoadedModel: Sendable {
             let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
             return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
         case .rexUniNLU:
-            // The DeBERTa ops exist on the CPU backend only so far; `auto` uses it.
-            if backend == .cuda {
-                throw EngineError.backendUnavailable(backend: "cuda", reason: "RexUniNLU runs on the CPU backend only in this build")
-            }
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
-            let store = TensorStore(try Checkpoint.open(modelDirectory: url))
-            let model = try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store)
-            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CPURexUniNLUForward(model: model), limits: limits)
-            return LoadedModel(directory: directory, backend: .cpu, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
+            let forward: any RexUniNLUForward
+            if resolved == .cuda {
+                let kernels = try CUDAKernels(context: CUDAContext(), precision: precision.cuda)
+                let reader = try Checkpoint.open(modelDirectory: url)
+                try kernels.reserveWeights(for: reader, ignoring: [])
+                forward = CUDARexUniNLUForward(model: try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(reader)))
+            } else {
+                let store = TensorStore(try Checkpoint.open(modelDirectory: url))
+                forward = CPURexUniNLUForward(model: try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store))
+            }
+            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
+            return LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
         }
     }
 

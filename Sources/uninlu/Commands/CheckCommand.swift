@@ -9,7 +9,7 @@ import UniNLUEngine
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check the CUDA backend against the CPU reference: every op on random inputs, then the SiameseUIE fixtures.",
+        abstract: "Check the CUDA backend against the CPU reference: every op on random inputs (DeBERTa ops included), then the SiameseUIE and RexUniNLU fixtures.",
         discussion: """
             uninlu check                      ops and fixtures, FP32 and FP16
             uninlu check ops --seed 42        op-by-op parity only (NMSE tolerance per op and precision, max-abs printed)
@@ -23,6 +23,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Seed of the random op inputs (printed; default: from the clock).") var seed: UInt64?
     @Option(help: "Precision(s) to check: fp16, fp32 or both.") var precision: String = "both"
     @Option(help: "Fixture directory (cases.json + model/).") var fixtures = "Tests/Fixtures/siamese_uie"
+    @Option(help: "RexUniNLU fixture directory (cases.json + model/); skipped when it does not exist.") var rexFixtures = "Tests/Fixtures/rex_uninlu"
     @Flag(help: "Print only failures and the summary.") var quiet = false
 
     static let noGPUExitCode: Int32 = 3
@@ -60,6 +61,13 @@ struct CheckCommand: AsyncParsableCommand {
                 printLine(line)
                 lines.append(line)
             }
+            do {
+                lines += try CUDACheck.runRexOps(seed: seed, precisions: precisions, log: printLine)
+            } catch {
+                let line = CUDACheckLine(group: "rex-ops", name: "setup", vars: "", passed: false, detail: "error: \(error)")
+                printLine(line)
+                lines.append(line)
+            }
         }
         if part == .all || part == .fixtures {
             for p in precisions {
@@ -71,6 +79,20 @@ struct CheckCommand: AsyncParsableCommand {
                     printLine(line)
                     lines.append(line)
                 }
+            }
+            if FileManager.default.fileExists(atPath: rexFixtures + "/cases.json") {
+                for p in precisions {
+                    do {
+                        lines += try await CUDACheck.runRexFixtures(
+                            fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                    } catch {
+                        let line = CUDACheckLine(group: "rex-fixtures", name: "setup", vars: p.rawValue, passed: false, detail: "error: \(error)")
+                        printLine(line)
+                        lines.append(line)
+                    }
+                }
+            } else {
+                print("rex-fixtures: skipped (no \(rexFixtures)/cases.json)")
             }
         }
         if part == .all || part == .plans {
@@ -87,7 +109,7 @@ struct CheckCommand: AsyncParsableCommand {
         }
         let failed = lines.filter { !$0.passed }
         print("")
-        for group in ["ops", "fixtures", "plans"] {
+        for group in ["ops", "rex-ops", "fixtures", "rex-fixtures", "plans"] {
             let inGroup = lines.filter { $0.group == group }
             if !inGroup.isEmpty {
                 print("\(group): \(inGroup.count - inGroup.filter { !$0.passed }.count)/\(inGroup.count) passed")
