@@ -287,19 +287,23 @@ final class CapturingRexForward: RexUniNLUForward, @unchecked Sendable {
     private let lock = NSLock()
     private var captured: [Float] = []
     private var forwards = 0
+    private var lengths: [[Int]] = []
 
     init(_ inner: any RexUniNLUForward) { self.inner = inner }
 
-    func reset() { lock.withLock { captured = []; forwards = 0 } }
+    func reset() { lock.withLock { captured = []; forwards = 0; lengths = [] } }
 
     var values: [Float] { lock.withLock { captured } }
     var forwardCount: Int { lock.withLock { forwards } }
+    /// Per engine call, the token count of each job.
+    var jobLengths: [[Int]] { lock.withLock { lengths } }
 
     func tokenPairLogits(_ jobs: [RexForwardJob]) async throws -> [RexTokenPairLogits] {
         let result = try await inner.tokenPairLogits(jobs)
         lock.withLock {
             captured += result.flatMap(\.values)
             forwards += result.count
+            lengths.append(jobs.map(\.count))
         }
         return result
     }
