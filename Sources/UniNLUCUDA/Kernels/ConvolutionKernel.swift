@@ -57,6 +57,17 @@ public final class CUDAConvolution: @unchecked Sendable {
 }
 
 enum ConvolutionOp {
+    /// Per row: the start and end (exclusive) of its sequence, as `conv_im2col` reads them (int2).
+    static func rowSpans(_ sequences: PackedSequences) -> [Int32] {
+        var spans: [Int32] = []
+        spans.reserveCapacity(2 * sequences.totalRows)
+        for s in 0..<sequences.count {
+            let start = Int32(sequences.offsets[s]), end = Int32(sequences.offsets[s + 1])
+            for _ in start..<end { spans += [start, end] }
+        }
+        return spans
+    }
+
     static func run(_ k: CUDAKernels, _ x: CUDAMatrix, _ conv: CUDAConvolution, sequences: PackedSequences, activation: LinearActivation, residual: CUDAMatrix) throws -> CUDAMatrix {
         guard x.columns == conv.inChannels, x.rows == sequences.totalRows, residual.rows == x.rows, residual.columns == conv.outChannels else {
             throw CUDAError.shapeMismatch(
@@ -64,13 +75,7 @@ enum ConvolutionOp {
                 detail: "input \(x.rows)x\(x.columns), residual \(residual.rows)x\(residual.columns), \(sequences.totalRows) rows packed, conv \(conv.inChannels)→\(conv.outChannels)")
         }
         guard x.rows > 0 else { return try k.makeMatrix(rows: 0, columns: conv.outChannels) }
-        var spans: [Int32] = []
-        spans.reserveCapacity(2 * x.rows)
-        for s in 0..<sequences.count {
-            let start = Int32(sequences.offsets[s]), end = Int32(sequences.offsets[s + 1])
-            for _ in start..<end { spans += [start, end] }
-        }
-        let staged = try k.stageInt32(spans)
+        let staged = try k.stageInt32(rowSpans(sequences))
         let columns = conv.kernelSize * conv.inChannels
         let cols = try k.makeMatrix(rows: x.rows, columns: columns)
         try k.context.launch(

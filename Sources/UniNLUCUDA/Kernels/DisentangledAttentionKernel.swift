@@ -194,11 +194,9 @@ enum DisentangledAttentionOp {
         return out
     }
 
-    static func stage(_ k: CUDAKernels, _ layout: DisentangledAttentionLayout) throws -> StagedLayout {
+    /// Per work item 8 int32: (seqStart, length, firstQuery, count, matrixOffset, 0, 0, 0); a block per item.
+    static func workItems(_ layout: DisentangledAttentionLayout) -> [Int32] {
         let sequences = layout.sequences
-        guard let total = layout.matrixOffsets.last, total <= Int(Int32.max) else {
-            throw CUDAError.unsupported(op: "disentangledAttention", detail: "more than 2^31 (query, key) pairs in one forward")
-        }
         var items: [Int32] = []
         for s in 0..<sequences.count {
             let start = sequences.offsets[s], length = sequences.length(of: s)
@@ -209,8 +207,16 @@ enum DisentangledAttentionOp {
                 q += count
             }
         }
+        return items
+    }
+
+    static func stage(_ k: CUDAKernels, _ layout: DisentangledAttentionLayout) throws -> StagedLayout {
+        guard let total = layout.matrixOffsets.last, total <= Int(Int32.max) else {
+            throw CUDAError.unsupported(op: "disentangledAttention", detail: "more than 2^31 (query, key) pairs in one forward")
+        }
+        let items = workItems(layout)
         return StagedLayout(
             layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8, mask: try k.stageUInt8(layout.mask),
-            relativeIndex: try k.stageInt32(layout.relativeIndex), maxLength: sequences.maxLength)
+            relativeIndex: try k.stageInt32(layout.relativeIndex), maxLength: layout.sequences.maxLength)
     }
 }

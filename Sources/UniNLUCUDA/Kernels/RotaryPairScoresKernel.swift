@@ -56,6 +56,13 @@ enum RotaryPairScoresKernel {
 }
 
 enum RotaryPairScoresOp {
+    /// Start of each sequence's n x n block in the Z buffer, plus the total.
+    static func zOffsets(_ sequences: PackedSequences) -> [UInt64] {
+        var offsets: [UInt64] = [0]
+        for s in 0..<sequences.count { offsets.append(offsets[s] + UInt64(sequences.length(of: s) * sequences.length(of: s))) }
+        return offsets
+    }
+
     static func run(_ k: CUDAKernels, _ queryKeys: CUDAMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]] {
         guard queryKeys.columns > 0, queryKeys.columns % 2 == 0, queryKeys.rows == sequences.totalRows, positions.count == queryKeys.rows,
               2 * frequencies.count <= queryKeys.columns / 2
@@ -66,8 +73,7 @@ enum RotaryPairScoresOp {
         }
         let width = queryKeys.columns / 2
         let rows = queryKeys.rows
-        var zOffsets: [UInt64] = [0]
-        for s in 0..<sequences.count { zOffsets.append(zOffsets[s] + UInt64(sequences.length(of: s) * sequences.length(of: s))) }
+        let zOffsets = zOffsets(sequences)
         let total = Int(zOffsets[sequences.count])
         guard rows > 0, total > 0 else { return (0..<sequences.count).map { _ in [] } }
         let q = try k.allocateFloats(rows * width)
