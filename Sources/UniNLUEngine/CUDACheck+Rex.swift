@@ -81,7 +81,9 @@ extension CUDACheck {
                 case .raw: modeName = "raw"
                 case let .logBuckets(buckets, maxPosition): modeName = "log(\(buckets),\(maxPosition))"
                 }
-                let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span)"
+                let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
+                let blocks = items * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
+                let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) blocks=\(blocks)"
                 do {
                     let total = c.lengths.reduce(0, +)
                     let hidden = c.heads * c.headSize

@@ -31,8 +31,11 @@ func maxAbsDifference(_ a: [Float], _ b: [Float]) -> Float {
 struct DebertaKernelTwinTests {
     /// `disentangled_attention_impl` transcribed: blocks over work items, warps of QPW queries, the
     /// pair index `base + (query - seqStart) * len + key`, Qr/Kr rows at `r * relColumns + head * D` (+H).
-    static func emulateDisentangled(qkv: [Float], rel: [Float], relColumns: Int, layout: DisentangledAttentionLayout, heads: Int, d: Int) -> [Float] {
-        let items = DisentangledAttentionOp.workItems(layout)
+    static func emulateDisentangled(qkv: [Float], rel: [Float], relColumns: Int, layout: DisentangledAttentionLayout, heads: Int, d: Int,
+                                    narrow: Bool) -> [Float] {
+        let items = narrow ? DisentangledAttentionOp.workItems(layout, queriesPerItem: DisentangledAttentionKernel.queriesPerWarp)
+            : DisentangledAttentionOp.workItems(layout)
+        let warps = narrow ? 1 : DisentangledAttentionKernel.warpsPerBlock
         let h = heads * d, ld = 3 * h
         let qpw = DisentangledAttentionKernel.queriesPerWarp
         var out = [Float](repeating: .nan, count: layout.sequences.totalRows * h)
@@ -41,7 +44,7 @@ struct DebertaKernelTwinTests {
             let seqStart = Int(items[8 * block]), len = Int(items[8 * block + 1]), firstQuery = Int(items[8 * block + 2])
             let count = Int(items[8 * block + 3]), base = Int(items[8 * block + 4])
             for head in 0..<heads {
-                for warp in 0..<DisentangledAttentionKernel.warpsPerBlock {
+                for warp in 0..<warps {
                     let qFirst = firstQuery + warp * qpw, qEnd = firstQuery + count
                     guard qFirst < qEnd else { continue }
                     for q in 0..<min(qpw, qEnd - qFirst) {
@@ -98,9 +101,11 @@ struct DebertaKernelTwinTests {
         let reference = DisentangledAttention.apply(
             qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
             layout: layout, heads: heads, headSize: d)
-        let twin = Self.emulateDisentangled(qkv: qkv, rel: rel, relColumns: 3 * h, layout: layout, heads: heads, d: d)
-        #expect(!twin.contains { $0.isNaN }, "every output element written exactly by some block")
-        #expect(maxAbsDifference(twin, reference.values) < 1e-4)
+        for narrow in [false, true] {
+            let twin = Self.emulateDisentangled(qkv: qkv, rel: rel, relColumns: 3 * h, layout: layout, heads: heads, d: d, narrow: narrow)
+            #expect(!twin.contains { $0.isNaN }, "every output element written by some block (narrow \(narrow))")
+            #expect(maxAbsDifference(twin, reference.values) < 1e-4, "narrow \(narrow)")
+        }
     }
 
     @Test("conv: im2col rows (zero past each sequence boundary) times the tap-major weight equal the CPU convolution",

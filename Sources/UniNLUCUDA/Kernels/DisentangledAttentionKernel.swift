@@ -137,16 +137,23 @@ enum DisentangledAttentionOp {
     /// One packing's layout on the device.
     final class StagedLayout {
         let layout: DisentangledAttentionLayout
-        /// Per work item two int4: (seqStart, length, firstQuery, count), (matrixOffset, 0, 0, 0).
+        /// Per work item two int4: (seqStart, length, firstQuery, count), (matrixOffset, 0, 0, 0); 16
+        /// queries an item for 4-warp blocks.
         let items: DeviceBuffer
         let itemCount: Int
+        /// The same with 4 queries an item, for one-warp blocks (small batches: more blocks in flight).
+        let narrowItems: DeviceBuffer
+        let narrowItemCount: Int
         let mask: DeviceBuffer
         let relativeIndex: DeviceBuffer
         let maxLength: Int
-        init(layout: DisentangledAttentionLayout, items: DeviceBuffer, itemCount: Int, mask: DeviceBuffer, relativeIndex: DeviceBuffer, maxLength: Int) {
+        init(layout: DisentangledAttentionLayout, items: DeviceBuffer, itemCount: Int, narrowItems: DeviceBuffer, narrowItemCount: Int,
+             mask: DeviceBuffer, relativeIndex: DeviceBuffer, maxLength: Int) {
             self.layout = layout
             self.items = items
             self.itemCount = itemCount
+            self.narrowItems = narrowItems
+            self.narrowItemCount = narrowItemCount
             self.mask = mask
             self.relativeIndex = relativeIndex
             self.maxLength = maxLength
@@ -177,7 +184,10 @@ enum DisentangledAttentionOp {
             staged = try stage(k, layout)
             k.disentangledLayoutCache = staged
         }
-        let shared = DisentangledAttentionKernel.sharedBytes(maxLength: staged.maxLength, headSize: headSize)
+        // 4 warps (16 queries) a block when that fills the GPU twice over, else one warp (4 queries).
+        let wide = staged.itemCount * heads >= 2 * k.context.info.multiprocessorCount
+        let warps = wide ? DisentangledAttentionKernel.warpsPerBlock : 1
+        let shared = DisentangledAttentionKernel.sharedBytes(maxLength: staged.maxLength, headSize: headSize) / DisentangledAttentionKernel.warpsPerBlock * warps
         let limit = max(48 << 10, k.context.info.maxSharedMemoryPerBlockOptin)
         guard shared <= limit else {
             throw CUDAError.unsupported(
@@ -186,23 +196,24 @@ enum DisentangledAttentionOp {
         let scale = 1 / (Float(headSize) * 3).squareRoot()
         let name = "disentangled_attention_d\(headSize)"
         try k.context.launch(
-            k.function(name), name: name, grid: (staged.itemCount, heads, 1),
-            block: (32 * DisentangledAttentionKernel.warpsPerBlock, 1, 1), sharedBytes: shared,
-            [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(staged.items.pointer),
+            k.function(name), name: name, grid: (wide ? staged.itemCount : staged.narrowItemCount, heads, 1),
+            block: (32 * warps, 1, 1), sharedBytes: shared,
+            [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer),
+             .pointer(wide ? staged.items.pointer : staged.narrowItems.pointer),
              .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
              .int32(Int32(positions.columns)), .int32(Int32(staged.maxLength)), .float(scale)])
         return out
     }
 
     /// Per work item 8 int32: (seqStart, length, firstQuery, count, matrixOffset, 0, 0, 0); a block per item.
-    static func workItems(_ layout: DisentangledAttentionLayout) -> [Int32] {
+    static func workItems(_ layout: DisentangledAttentionLayout, queriesPerItem: Int = DisentangledAttentionKernel.queriesPerBlock) -> [Int32] {
         let sequences = layout.sequences
         var items: [Int32] = []
         for s in 0..<sequences.count {
             let start = sequences.offsets[s], length = sequences.length(of: s)
             var q = 0
             while q < length {
-                let count = min(DisentangledAttentionKernel.queriesPerBlock, length - q)
+                let count = min(queriesPerItem, length - q)
                 items += [Int32(start), Int32(length), Int32(start + q), Int32(count), Int32(layout.matrixOffsets[s]), 0, 0, 0]
                 q += count
             }
@@ -215,8 +226,10 @@ enum DisentangledAttentionOp {
             throw CUDAError.unsupported(op: "disentangledAttention", detail: "more than 2^31 (query, key) pairs in one forward")
         }
         let items = workItems(layout)
+        let narrow = workItems(layout, queriesPerItem: DisentangledAttentionKernel.queriesPerWarp)
         return StagedLayout(
-            layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8, mask: try k.stageUInt8(layout.mask),
+            layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8,
+            narrowItems: try k.stageInt32(narrow), narrowItemCount: narrow.count / 8, mask: try k.stageUInt8(layout.mask),
             relativeIndex: try k.stageInt32(layout.relativeIndex), maxLength: layout.sequences.maxLength)
     }
 }
