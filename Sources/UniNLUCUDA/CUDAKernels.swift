@@ -31,6 +31,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// FP16, head size 64: the tensor-core attention kernel (UNINLU_ATTENTION=scalar selects the
     /// FP32-FMA kernel instead; `uninlu check` runs both).
     public var tensorCoreAttention = getenvString("UNINLU_ATTENTION") != "scalar"
+    /// FP16, head size 64: the tensor-core DeBERTa attention kernel (UNINLU_DEBERTA_ATTENTION=fma
+    /// selects the FP32-FMA kernel; `uninlu check` runs both).
+    public var tensorCoreDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "fma"
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int

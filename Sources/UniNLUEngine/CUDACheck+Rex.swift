@@ -66,24 +66,37 @@ extension CUDACheck {
 
             // disentangledAttention: both relative-position paths, positions reaching the clamp edges,
             // random 2-D masks with fully masked rows, several packed sequences of different lengths.
-            let attentionCases: [(lengths: [Int], heads: Int, headSize: Int, mode: RelativePositionMode, span: Int, positionRange: Int)] = [
-                ([40, 17], 2, 16, .raw, 256, 60),                               // the fixture model's shape
-                ([1, 7, 129], 2, 16, .logBuckets(buckets: 16, maxPosition: 64), 16, 300),
-                ([5, 33, 16], 2, 32, .raw, 8, 40),                               // distances past the span: clamped
-                ([128], 12, 64, .raw, 256, 512),
-                ([60, 3, 200], 4, 128, .logBuckets(buckets: 256, maxPosition: 512), 256, 1024),
-                ([512], 12, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512),
-                ([Int](repeating: 100, count: 11) + [77], 12, 64, .raw, 256, 200),
+            // `sequential`: Rex-like position ids (a prompt part whose blocks restart, then the text counting
+            // up), so that the tensor-core kernel's relative-row windows stay narrow (its table path);
+            // random ids make wide windows (its direct path).
+            let attentionCases: [(lengths: [Int], heads: Int, headSize: Int, mode: RelativePositionMode, span: Int, positionRange: Int, sequential: Bool)] = [
+                ([40, 17], 2, 16, .raw, 256, 60, true),                               // the fixture model's shape
+                ([1, 7, 129], 2, 16, .logBuckets(buckets: 16, maxPosition: 64), 16, 300, false),
+                ([5, 33, 16], 2, 32, .raw, 8, 40, false),                              // distances past the span: clamped
+                ([128], 12, 64, .raw, 256, 512, false),
+                ([128], 12, 64, .raw, 256, 512, true),
+                ([1, 7, 129, 300], 4, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512, true),
+                ([Int](repeating: 64, count: 20) + [33], 12, 64, .raw, 256, 512, true),  // 4-warp blocks
+                ([60, 3, 200], 4, 128, .logBuckets(buckets: 256, maxPosition: 512), 256, 1024, false),
+                ([512], 12, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512, false),
+                ([Int](repeating: 100, count: 11) + [77], 12, 64, .raw, 256, 200, false),
             ]
+            let attentionVariants = precision == .fp16 ? [true, false] : [false]
+            for tensorCore in attentionVariants {
+            gpu.tensorCoreDisentangledAttention = tensorCore
             for c in attentionCases {
+                // FP16 head size 64 runs the tensor-core kernel and then the FMA kernel; others run FMA once.
+                if !tensorCore && precision == .fp16 && c.headSize != 64 { continue }
+                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? "mma" : "fma"
                 let modeName: String
                 switch c.mode {
                 case .raw: modeName = "raw"
                 case let .logBuckets(buckets, maxPosition): modeName = "log(\(buckets),\(maxPosition))"
                 }
                 let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
-                let blocks = items * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
-                let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) blocks=\(blocks)"
+                let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
+                let blocks = (kernel == "mma" ? tcItems : items) * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
+                let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) positions=\(c.sequential ? "rex-like" : "random") kernel=\(kernel) blocks=\(blocks)"
                 do {
                     let total = c.lengths.reduce(0, +)
                     let hidden = c.heads * c.headSize
@@ -95,8 +108,10 @@ extension CUDACheck {
                     var index: [Int32] = []
                     for (s, n) in c.lengths.enumerated() {
                         // Rex-like ids: ascending with resets, plus a few far ones (clamp edges).
-                        var p: [Int32] = (0..<n).map { _ in Int32(rng.int(c.positionRange)) }
-                        if n > 2 { p[0] = 0; p[n - 1] = Int32(c.positionRange - 1) }
+                        var p: [Int32] = (0..<n).map { i in
+                            c.sequential ? Int32(i < n / 3 ? i % 11 : i) : Int32(rng.int(c.positionRange))
+                        }
+                        if n > 2, !c.sequential { p[0] = 0; p[n - 1] = Int32(c.positionRange - 1) }
                         positions += p
                         let fullyMaskedRow = n > 3 ? rng.int(n) : -1
                         for i in 0..<n {
@@ -134,6 +149,8 @@ extension CUDACheck {
                     }
                 } catch { fail("disentangledAttention", vars, error) }
             }
+            }
+            gpu.tensorCoreDisentangledAttention = true
             // The same layout object across calls reuses the staged layout; a new one restages it.
             do {
                 let lengths = [9, 4]

@@ -108,6 +108,132 @@ struct DebertaKernelTwinTests {
         }
     }
 
+    /// `disentangled_attention_mma_d64` transcribed at tile level: per warp 16 queries, keys in blocks of
+    /// 16, the relative-row window [lo, hi] of the tile's unmasked pairs, C2P/P2C tables of
+    /// ceil((hi-lo+1)/8)·8 columns (rows clamped to the table) when hi - lo < 64, else direct dot
+    /// products; online softmax per row; all-masked rows give zeros.
+    static func emulateTensorCore(qkv: [Float], rel: [Float], relColumns: Int, relRows: Int, layout: DisentangledAttentionLayout, heads: Int,
+                                  narrow: Bool, windowsUsed: inout (tables: Int, direct: Int)) -> [Float] {
+        let d = 64, h = heads * d, ld = 3 * h
+        let perWarp = DisentangledAttentionKernel.tensorCoreQueriesPerWarp
+        let items = DisentangledAttentionOp.workItems(layout, queriesPerItem: narrow ? perWarp : 4 * perWarp)
+        let scale = 1 / (Float(d) * 3).squareRoot()
+        var out = [Float](repeating: .nan, count: layout.sequences.totalRows * h)
+        func dot(_ a: Int, _ b: Int) -> Float { (0..<d).reduce(Float(0)) { $0 + qkv[a + $1] * rel[b + $1] } }
+        for block in 0..<(items.count / 8) {
+            let seqStart = Int(items[8 * block]), len = Int(items[8 * block + 1]), first = Int(items[8 * block + 2])
+            let count = Int(items[8 * block + 3]), base = Int(items[8 * block + 4])
+            for head in 0..<heads {
+                for warp in 0..<(narrow ? 1 : 4) {
+                    let q0 = first + warp * perWarp, qEnd = first + count
+                    guard q0 < qEnd else { continue }
+                    var m = [Float](repeating: -.infinity, count: 16), l = [Float](repeating: 0, count: 16)
+                    var o = [[Float]](repeating: [Float](repeating: 0, count: d), count: 16)
+                    var kb = 0
+                    while kb < len {
+                        var delta = [[Int]](repeating: [Int](repeating: -1, count: 16), count: 16)
+                        var lo = Int.max, hi = -1
+                        for qi in 0..<16 where q0 + qi < qEnd {
+                            for kj in 0..<16 where kb + kj < len {
+                                let pair = base + (q0 + qi - seqStart) * len + kb + kj
+                                guard layout.mask[pair] != 0 else { continue }
+                                let r = Int(layout.relativeIndex[pair])
+                                delta[qi][kj] = r
+                                lo = min(lo, r); hi = max(hi, r)
+                            }
+                        }
+                        let tables = hi >= lo && hi - lo < 64
+                        var c2p = [[Float]](repeating: [Float](repeating: 0, count: 64), count: 16), p2c = c2p
+                        if tables {
+                            windowsUsed.tables += 1
+                            for nt in 0..<((hi - lo) / 8 + 1) {
+                                for gg in 0..<8 {
+                                    let relRow = min(lo + nt * 8 + gg, relRows - 1)
+                                    for x in 0..<16 {
+                                        let qRow = min(q0 + x, qEnd - 1), kRow = seqStart + min(kb + x, len - 1)
+                                        c2p[x][nt * 8 + gg] = dot(qRow * ld + head * d, relRow * relColumns + h + head * d) * scale
+                                        p2c[x][nt * 8 + gg] = dot(kRow * ld + h + head * d, relRow * relColumns + head * d) * scale
+                                    }
+                                }
+                            }
+                        } else if hi >= lo {
+                            windowsUsed.direct += 1
+                        }
+                        for qi in 0..<16 {
+                            var sRow = [Float](repeating: -.infinity, count: 16)
+                            for kj in 0..<16 where delta[qi][kj] >= 0 {
+                                let r = delta[qi][kj]
+                                let qRow = q0 + qi, kRow = seqStart + kb + kj
+                                var s: Float = 0
+                                for x in 0..<d { s += qkv[qRow * ld + head * d + x] * qkv[kRow * ld + h + head * d + x] }
+                                s *= scale
+                                if tables {
+                                    s += c2p[qi][r - lo] + p2c[kj][r - lo]
+                                } else {
+                                    s += (dot(qRow * ld + head * d, r * relColumns + h + head * d) + dot(kRow * ld + h + head * d, r * relColumns + head * d)) * scale
+                                }
+                                sRow[kj] = s
+                            }
+                            let blockMax = sRow.max() ?? -.infinity
+                            let newMax = max(m[qi], blockMax)
+                            let correction: Float = newMax == -.infinity ? 1 : expf(m[qi] - newMax)
+                            m[qi] = newMax
+                            var sum: Float = 0
+                            var p = [Float](repeating: 0, count: 16)
+                            for kj in 0..<16 where sRow[kj] != -.infinity { p[kj] = expf(sRow[kj] - newMax); sum += p[kj] }
+                            l[qi] = l[qi] * correction + sum
+                            for x in 0..<d {
+                                var acc = o[qi][x] * correction
+                                for kj in 0..<16 where p[kj] != 0 { acc += p[kj] * qkv[(seqStart + kb + kj) * ld + 2 * h + head * d + x] }
+                                o[qi][x] = acc
+                            }
+                        }
+                        kb += 16
+                    }
+                    for qi in 0..<16 where q0 + qi < qEnd {
+                        let inv: Float = l[qi] > 0 ? 1 / l[qi] : 0
+                        for x in 0..<d { out[(q0 + qi) * h + head * d + x] = o[qi][x] * inv }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    @Test("tensor-core disentangled attention: tiles, relative-row windows (tables and the direct fallback) reproduce the CPU op",
+          arguments: [([37, 5, 70], 1, 0), ([20, 64], 2, 1)])
+    func tensorCoreTwin(lengths: [Int], heads: Int, seed: UInt64) throws {
+        var rng = TwinRandom(state: seed + 100)
+        let d = 64, h = heads * d, total = lengths.reduce(0, +), span = 48
+        let qkv = rng.floats(total * 3 * h, -1, 1)
+        let rel = rng.floats(2 * span * 3 * h, -1, 1)
+        var mask: [UInt8] = [], index: [Int32] = []
+        for n in lengths {
+            // Rex-like position ids: blocks that restart, plus a far jump (wide windows take the direct path).
+            let positions = (0..<n).map { i in Int32(i < n / 2 ? i % 9 : (i % 3 == 0 ? 90 + i : i)) }
+            let masked = n > 2 ? rng.int(n) : -1
+            for i in 0..<n {
+                for j in 0..<n {
+                    mask.append(i == masked || rng.int(5) == 0 ? 0 : 1)
+                    index.append((seed % 2 == 0 ? RelativeTwinMode.raw : .bucketed).row(positions[i], positions[j], span: span))
+                }
+            }
+        }
+        let layout = try DisentangledAttentionLayout(sequences: PackedSequences(lengths: lengths), mask: mask, relativeIndex: index, relativeRows: 2 * span)
+        let reference = DisentangledAttention.apply(
+            qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
+            layout: layout, heads: heads, headSize: d)
+        for narrow in [false, true] {
+            var windows = (tables: 0, direct: 0)
+            let twin = Self.emulateTensorCore(qkv: qkv, rel: rel, relColumns: 3 * h, relRows: 2 * span, layout: layout, heads: heads,
+                                              narrow: narrow, windowsUsed: &windows)
+            #expect(!twin.contains { $0.isNaN }, "every output element written (narrow \(narrow))")
+            #expect(maxAbsDifference(twin, reference.values) < 1e-4, "narrow \(narrow)")
+            #expect(windows.tables > 0, "some tiles use the C2P/P2C tables")
+            if seed % 2 == 0 { #expect(windows.direct > 0, "some tiles take the direct path") }
+        }
+    }
+
     @Test("conv: im2col rows (zero past each sequence boundary) times the tap-major weight equal the CPU convolution",
           arguments: [([1, 7, 12], 5, 3), ([4, 9], 3, 5), ([6], 4, 1)])
     func convolutionTwin(lengths: [Int], width: Int, kernelSize: Int) throws {

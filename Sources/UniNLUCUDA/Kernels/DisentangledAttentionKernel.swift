@@ -120,9 +120,205 @@ enum DisentangledAttentionKernel {
     UNINLU_DISENTANGLED_ATTENTION(32)
     UNINLU_DISENTANGLED_ATTENTION(64)
     UNINLU_DISENTANGLED_ATTENTION(128)
+    // Tensor-core variant (FP16, head size 64): a warp owns 16 queries of one sequence and head; keys
+    // stream in blocks of 16. Per 16x16 tile: S = Q·Kᵀ by mma.sync m16n8k16 (Q pre-scaled by
+    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, [lo, lo + 64), give
+    // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
+    // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
+    // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
+    #define DATT_ROWS 64
+    #define DATT_LD 65
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(const uninlu_f16* __restrict__ qkv,
+            const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
+            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale) {
+        __shared__ float datt_tables[4][2][16 * DATT_LD];
+        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        const int4 item = items[2 * blockIdx.x];
+        const int base = items[2 * blockIdx.x + 1].x;
+        const int head = blockIdx.y;
+        const int seqStart = item.x, len = item.y;
+        const int q0 = item.z + warp * 16;
+        const int qEnd = item.z + item.w;
+        if (q0 >= qEnd) return;
+        const int H = heads * 64;
+        const long ld = 3L * H;
+        const int g = lane >> 2, t = lane & 3;
+        float* c2pTable = datt_tables[warp][0];
+        float* p2cTable = datt_tables[warp][1];
+        unsigned int qa[4][4];
+        const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
+        const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
+        const uninlu_f16* qrow1 = qkv + (long)r1 * ld + (long)head * 64;
+        #pragma unroll
+        for (int ks = 0; ks < 4; ++ks) {
+            const int c = ks * 16 + t * 2;
+            qa[ks][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
+            qa[ks][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
+            qa[ks][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
+            qa[ks][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
+        }
+        float o[8][4];
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+        float m0 = NEG_INF, m1 = NEG_INF, l0 = 0.f, l1 = 0.f;
+        const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
+        const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
+        const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
+        for (int kb = 0; kb < len; kb += 16) {
+            // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: not needed.
+            int delta[2][4];
+            int lo = 0x7fffffff, hi = -1;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int key = kb + nt * 8 + t * 2 + e;
+                    int d0 = -1, d1 = -1;
+                    if (key < len) {
+                        if (row0Valid && mask[pairRow0 + key] != 0) d0 = relIndex[pairRow0 + key];
+                        if (row1Valid && mask[pairRow1 + key] != 0) d1 = relIndex[pairRow1 + key];
+                    }
+                    delta[nt][e] = d0; delta[nt][2 + e] = d1;
+                    if (d0 >= 0) { lo = min(lo, d0); hi = max(hi, d0); }
+                    if (d1 >= 0) { lo = min(lo, d1); hi = max(hi, d1); }
+                }
+            }
+            #pragma unroll
+            for (int off = 16; off > 0; off >>= 1) {
+                lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, off));
+                hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, off));
+            }
+            // S = Q·Kᵀ for the 16 keys (two n-tiles of 8).
+            float s[2][4];
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+                const int keyRow = seqStart + min(kb + nt * 8 + g, len - 1);
+                const unsigned int* krow = reinterpret_cast<const unsigned int*>(qkv + (long)keyRow * ld + H + (long)head * 64);
+                #pragma unroll
+                for (int ks = 0; ks < 4; ++ks) mma_16816(s[nt], qa[ks], krow[(ks * 16 + t * 2) >> 1], krow[(ks * 16 + t * 2 + 8) >> 1]);
+            }
+            const bool tables = hi >= lo && hi - lo < DATT_ROWS;
+            if (tables) {
+                __syncwarp();
+                // K of the 16 keys as the A operand (rows = keys g, g+8).
+                unsigned int ka[4][4];
+                const unsigned int* kr0 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g, len - 1)) * ld + H + (long)head * 64);
+                const unsigned int* kr1 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g + 8, len - 1)) * ld + H + (long)head * 64);
+                #pragma unroll
+                for (int ks = 0; ks < 4; ++ks) {
+                    const int c = (ks * 16 + t * 2) >> 1;
+                    ka[ks][0] = kr0[c]; ka[ks][1] = kr1[c]; ka[ks][2] = kr0[c + 4]; ka[ks][3] = kr1[c + 4];
+                }
+                const int tiles = (hi - lo) / 8 + 1;
+                for (int nt = 0; nt < tiles; ++nt) {
+                    const int relRow = min(lo + nt * 8 + g, relRows - 1);
+                    const unsigned int* qr = reinterpret_cast<const unsigned int*>(rel + (long)relRow * relColumns + (long)head * 64);
+                    const unsigned int* kr = reinterpret_cast<const unsigned int*>(rel + (long)relRow * relColumns + H + (long)head * 64);
+                    float c2p[4] = {0.f, 0.f, 0.f, 0.f}, p2c[4] = {0.f, 0.f, 0.f, 0.f};
+                    #pragma unroll
+                    for (int ks = 0; ks < 4; ++ks) {
+                        const int c = (ks * 16 + t * 2) >> 1;
+                        mma_16816(c2p, qa[ks], kr[c], kr[c + 4]);
+                        mma_16816(p2c, ka[ks], qr[c], qr[c + 4]);
+                    }
+                    const int col = nt * 8 + t * 2;
+                    c2pTable[g * DATT_LD + col] = c2p[0]; c2pTable[g * DATT_LD + col + 1] = c2p[1];
+                    c2pTable[(g + 8) * DATT_LD + col] = c2p[2]; c2pTable[(g + 8) * DATT_LD + col + 1] = c2p[3];
+                    p2cTable[g * DATT_LD + col] = p2c[0] * scale; p2cTable[g * DATT_LD + col + 1] = p2c[1] * scale;
+                    p2cTable[(g + 8) * DATT_LD + col] = p2c[2] * scale; p2cTable[(g + 8) * DATT_LD + col + 1] = p2c[3] * scale;
+                }
+                __syncwarp();
+            }
+            float bm0 = NEG_INF, bm1 = NEG_INF;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int d = delta[nt][e];
+                    if (d < 0) { s[nt][e] = NEG_INF; continue; }
+                    const int qLocal = e < 2 ? g : g + 8;
+                    const int kLocal = nt * 8 + t * 2 + (e & 1);
+                    if (tables) {
+                        s[nt][e] += c2pTable[qLocal * DATT_LD + d - lo] + p2cTable[kLocal * DATT_LD + d - lo];
+                    } else {
+                        // Rows too far apart for the tables: the gathered terms by FMA.
+                        const uninlu_f16* qv = qkv + (long)(q0 + qLocal) * ld + (long)head * 64;
+                        const uninlu_f16* kv = qkv + (long)(seqStart + kb + kLocal) * ld + H + (long)head * 64;
+                        const uninlu_f16* qr = rel + (long)d * relColumns + (long)head * 64;
+                        const uninlu_f16* kr = qr + H;
+                        float acc = 0.f;
+                        for (int x = 0; x < 64; ++x)
+                            acc += f16_to_f32(qv[x]) * f16_to_f32(kr[x]) + f16_to_f32(kv[x]) * f16_to_f32(qr[x]);
+                        s[nt][e] += acc * scale;
+                    }
+                }
+                bm0 = fmaxf(bm0, fmaxf(s[nt][0], s[nt][1]));
+                bm1 = fmaxf(bm1, fmaxf(s[nt][2], s[nt][3]));
+            }
+            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
+            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
+            const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);
+            const float c1 = (n1 == NEG_INF) ? 1.f : expf(m1 - n1);
+            m0 = n0; m1 = n1;
+            float p[2][4];
+            float ps0 = 0.f, ps1 = 0.f;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    p[nt][e] = s[nt][e] == NEG_INF ? 0.f : expf(s[nt][e] - m0);
+                    p[nt][2 + e] = s[nt][2 + e] == NEG_INF ? 0.f : expf(s[nt][2 + e] - m1);
+                    ps0 += p[nt][e];
+                    ps1 += p[nt][2 + e];
+                }
+            }
+            l0 = l0 * c0 + ps0;
+            l1 = l1 * c1 + ps1;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] *= c0; o[n][1] *= c0; o[n][2] *= c1; o[n][3] *= c1; }
+            unsigned int pa[4];
+            pa[0] = pack_f16x2(p[0][0], p[0][1]);
+            pa[1] = pack_f16x2(p[0][2], p[0][3]);
+            pa[2] = pack_f16x2(p[1][0], p[1][1]);
+            pa[3] = pack_f16x2(p[1][2], p[1][3]);
+            const int k0 = kb + t * 2, k8 = kb + t * 2 + 8;
+            const uninlu_f16* v00 = qkv + (long)(seqStart + min(k0, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v01 = qkv + (long)(seqStart + min(k0 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v10 = qkv + (long)(seqStart + min(k8, len - 1)) * ld + 2L * H + (long)head * 64;
+            const uninlu_f16* v11 = qkv + (long)(seqStart + min(k8 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) {
+                const int d = n * 8 + g;
+                const unsigned int b0 = (unsigned int)v00[d] | ((unsigned int)v01[d] << 16);
+                const unsigned int b1 = (unsigned int)v10[d] | ((unsigned int)v11[d] << 16);
+                mma_16816(o[n], pa, b0, b1);
+            }
+        }
+        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
+        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        // A row with every key masked has l = 0: zeros (XSoftmax).
+        const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+        const int row0 = q0 + g, row1 = q0 + g + 8;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            if (row0 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
+            }
+            if (row1 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
+            }
+        }
+    }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64"] }
+    /// Queries a warp of the tensor-core kernel takes.
+    static let tensorCoreQueriesPerWarp = 16
     static let warpsPerBlock = 4
     static let queriesPerWarp = 4
     static var queriesPerBlock: Int { warpsPerBlock * queriesPerWarp }
@@ -144,6 +340,11 @@ enum DisentangledAttentionOp {
         /// The same with 4 queries an item, for one-warp blocks (small batches: more blocks in flight).
         let narrowItems: DeviceBuffer
         let narrowItemCount: Int
+        /// Items of the tensor-core kernel: 64 queries (4-warp blocks) and 16 queries (one-warp blocks).
+        var tensorCoreItems: DeviceBuffer?
+        var tensorCoreItemCount = 0
+        var tensorCoreNarrowItems: DeviceBuffer?
+        var tensorCoreNarrowItemCount = 0
         let mask: DeviceBuffer
         let relativeIndex: DeviceBuffer
         let maxLength: Int
@@ -194,6 +395,26 @@ enum DisentangledAttentionOp {
                 op: "disentangledAttention", detail: "sequence of \(staged.maxLength) tokens needs \(shared) bytes of shared memory (limit \(limit))")
         }
         let scale = 1 / (Float(headSize) * 3).squareRoot()
+        if k.precision == .fp16, headSize == 64, k.tensorCoreDisentangledAttention {
+            if staged.tensorCoreItems == nil {
+                let items = workItems(layout, queriesPerItem: 4 * DisentangledAttentionKernel.tensorCoreQueriesPerWarp)
+                let narrow = workItems(layout, queriesPerItem: DisentangledAttentionKernel.tensorCoreQueriesPerWarp)
+                staged.tensorCoreItems = try k.stageInt32(items)
+                staged.tensorCoreItemCount = items.count / 8
+                staged.tensorCoreNarrowItems = try k.stageInt32(narrow)
+                staged.tensorCoreNarrowItemCount = narrow.count / 8
+            }
+            guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
+            let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
+            let name = "disentangled_attention_mma_d64"
+            try k.context.launch(
+                k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
+                block: (tcWide ? 128 : 32, 1, 1),
+                [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
+                 .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+                 .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
+            return out
+        }
         let name = "disentangled_attention_d\(headSize)"
         try k.context.launch(
             k.function(name), name: name, grid: (wide ? staged.itemCount : staged.narrowItemCount, heads, 1),
