@@ -327,3 +327,48 @@ final class CapturingRexForward: RexUniNLUForward, @unchecked Sendable {
         return result
     }
 }
+
+extension CUDACheck {
+    /// A Rex plan round trip: build from the Rex fixture model, load, and the same decoded output as the
+    /// CPU on every fixture case; the plan keeps `rotary_emb.freqs` in FP32.
+    public static func runRexPlans(fixtureDirectory: URL, precision: ComputePrecision, log: (CUDACheckLine) -> Void) async throws -> [CUDACheckLine] {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("uninlu-check-rex-plans-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let planURL = dir.appendingPathComponent("rex-\(precision.rawValue).plan")
+        let modelURL = fixtureDirectory.appendingPathComponent("model")
+        let started = Date()
+        try EnginePlan.build(modelDirectory: modelURL, precision: precision, output: planURL, log: { _ in })
+        let buildSeconds = Date().timeIntervalSince(started)
+        let planModel = try LoadedModel.load(modelDirectory: planURL)
+        let cpuModel = try LoadedModel.load(modelDirectory: modelURL, backend: .cpu)
+        guard let planPipeline = planModel.rexUniNLU, let cpuPipeline = cpuModel.rexUniNLU else {
+            throw EngineError.familyNotImplemented(planModel.family)
+        }
+        var limits = cpuPipeline.limits
+        limits.maxLabelLength = 1000
+        let planRun = RexUniNLUPipeline(tokenizer: planPipeline.tokenizer, forward: planPipeline.forward, limits: limits)
+        let cpuRun = RexUniNLUPipeline(tokenizer: cpuPipeline.tokenizer, forward: cpuPipeline.forward, limits: limits)
+        let data = try Data(contentsOf: fixtureDirectory.appendingPathComponent("cases.json"))
+        let cases = try JSONParser.parse(bytes: Array(data), maxDepth: 256)["cases"]?.arrayValue ?? []
+        var mismatches: [String] = []
+        for fixture in cases {
+            let id = fixture["id"]?.stringValue ?? "?"
+            var options = RexUniNLUOptions()
+            if id == "rex_long_label_skipped" { options.overlongLabels = .skip }
+            let text = fixture["text"]?.stringValue ?? ""
+            let schema = try Schema(json: fixture["schema"] ?? .null)
+            let a = try? await planRun.predict(text: text, schema: schema, options: options)
+            let b = try? await cpuRun.predict(text: text, schema: schema, options: options)
+            if a?.json != b?.json { mismatches.append(id) }
+        }
+        let size = (try? FileManager.default.attributesOfItem(atPath: planURL.path)[.size] as? Int) ?? 0
+        let family = (try? EnginePlan(url: planURL).metadata["family"]) ?? "?"
+        let line = CUDACheckLine(
+            group: "plans", name: "rex round-trip", vars: precision.rawValue, passed: mismatches.isEmpty && family == "rex-uninlu",
+            detail: String(format: "build %.2f s, %d bytes, family %@; %d cases, mismatches vs cpu: %@",
+                           buildSeconds, size, family, cases.count, mismatches.isEmpty ? "none" : mismatches.joined(separator: ", ")))
+        log(line)
+        return [line]
+    }
+}

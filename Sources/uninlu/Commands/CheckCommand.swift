@@ -105,6 +105,16 @@ struct CheckCommand: AsyncParsableCommand {
                     printLine(line)
                     lines.append(line)
                 }
+                if FileManager.default.fileExists(atPath: rexFixtures + "/cases.json") {
+                    do {
+                        lines += try await CUDACheck.runRexPlans(
+                            fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                    } catch {
+                        let line = CUDACheckLine(group: "plans", name: "rex setup", vars: p.rawValue, passed: false, detail: "error: \(error)")
+                        printLine(line)
+                        lines.append(line)
+                    }
+                }
             }
         }
         let failed = lines.filter { !$0.passed }
