@@ -61,7 +61,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         for name in KernelLibrary.names { functions[name] = try context.function(module, named: name) }
         let optin = context.info.maxSharedMemoryPerBlockOptin
         // Only the FMA attention kernels use dynamic shared memory (and have no static shared memory).
-        for name in AttentionKernel.headSizes.map({ "attention_d\($0)" }) + DisentangledAttentionKernel.names where optin > 48 << 10 {
+        // (The tensor-core kernels use static shared memory: raising their dynamic limit to the opt-in
+        // maximum would exceed it.)
+        let dynamicShared = AttentionKernel.headSizes.map { "attention_d\($0)" } + DisentangledAttentionKernel.headSizes.map { "disentangled_attention_d\($0)" }
+        for name in dynamicShared where optin > 48 << 10 {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
         }
         pool = DeviceMemoryPool(context: context)
