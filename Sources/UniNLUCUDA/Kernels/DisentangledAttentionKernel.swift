@@ -122,7 +122,7 @@ enum DisentangledAttentionKernel {
     UNINLU_DISENTANGLED_ATTENTION(128)
     // Tensor-core variant (FP16, head size 64): a warp owns 16 queries of one sequence and head; keys
     // stream in blocks of 16. Per 16x16 tile: S = Q·Kᵀ by mma.sync m16n8k16 (Q pre-scaled by
-    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, [lo, lo + 64), give
+    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, lo up to lo + 63, give
     // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
     // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
     // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
