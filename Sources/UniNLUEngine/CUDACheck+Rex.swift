@@ -33,7 +33,11 @@ extension CUDACheck {
         return (norm > 0 ? err / norm : err, maxAbs, worst, firstBad, finite)
     }
 
-    public static func runRexOps(seed: UInt64, precisions: [CUDAPrecision] = [.fp32, .fp16], log: (CUDACheckLine) -> Void) throws -> [CUDACheckLine] {
+    /// `tensorCoreAttention`: false runs every Rex op with the FMA attention kernel; true runs only the
+    /// FP16 head-64 attention cases on the tensor-core kernel. `uninlu check` runs the latter last, so a
+    /// fault there (a sticky CUDA error poisons the context) cannot hide the other results.
+    public static func runRexOps(seed: UInt64, precisions: [CUDAPrecision] = [.fp32, .fp16], tensorCoreAttention: Bool = false,
+                                 log: (CUDACheckLine) -> Void) throws -> [CUDACheckLine] {
         var lines: [CUDACheckLine] = []
         let context = try CUDAContext()
         let cpu = CPUKernels()
@@ -81,12 +85,11 @@ extension CUDACheck {
                 ([512], 12, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512, false),
                 ([Int](repeating: 100, count: 11) + [77], 12, 64, .raw, 256, 200, false),
             ]
-            let attentionVariants = precision == .fp16 ? [true, false] : [false]
-            for tensorCore in attentionVariants {
+            if tensorCoreAttention && precision != .fp16 { continue }
+            let tensorCore = tensorCoreAttention
             gpu.tensorCoreDisentangledAttention = tensorCore
             for c in attentionCases {
-                // FP16 head size 64 runs the tensor-core kernel and then the FMA kernel; others run FMA once.
-                if !tensorCore && precision == .fp16 && c.headSize != 64 { continue }
+                if tensorCore && c.headSize != 64 { continue }
                 let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? "mma" : "fma"
                 let modeName: String
                 switch c.mode {
@@ -149,8 +152,7 @@ extension CUDACheck {
                     }
                 } catch { fail("disentangledAttention", vars, error) }
             }
-            }
-            gpu.tensorCoreDisentangledAttention = true
+            if tensorCoreAttention { continue }
             // The same layout object across calls reuses the staged layout; a new one restages it.
             do {
                 let lengths = [9, 4]

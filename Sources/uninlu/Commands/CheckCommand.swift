@@ -61,13 +61,6 @@ struct CheckCommand: AsyncParsableCommand {
                 printLine(line)
                 lines.append(line)
             }
-            do {
-                lines += try CUDACheck.runRexOps(seed: seed, precisions: precisions, log: printLine)
-            } catch {
-                let line = CUDACheckLine(group: "rex-ops", name: "setup", vars: "", passed: false, detail: "error: \(error)")
-                printLine(line)
-                lines.append(line)
-            }
         }
         if part == .all || part == .fixtures {
             for p in precisions {
@@ -80,20 +73,6 @@ struct CheckCommand: AsyncParsableCommand {
                     lines.append(line)
                 }
             }
-            if FileManager.default.fileExists(atPath: rexFixtures + "/cases.json") {
-                for p in precisions {
-                    do {
-                        lines += try await CUDACheck.runRexFixtures(
-                            fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
-                    } catch {
-                        let line = CUDACheckLine(group: "rex-fixtures", name: "setup", vars: p.rawValue, passed: false, detail: "error: \(error)")
-                        printLine(line)
-                        lines.append(line)
-                    }
-                }
-            } else {
-                print("rex-fixtures: skipped (no \(rexFixtures)/cases.json)")
-            }
         }
         if part == .all || part == .plans {
             for p in precisions {
@@ -105,16 +84,44 @@ struct CheckCommand: AsyncParsableCommand {
                     printLine(line)
                     lines.append(line)
                 }
-                if FileManager.default.fileExists(atPath: rexFixtures + "/cases.json") {
-                    do {
-                        lines += try await CUDACheck.runRexPlans(
-                            fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
-                    } catch {
-                        let line = CUDACheckLine(group: "plans", name: "rex setup", vars: p.rawValue, passed: false, detail: "error: \(error)")
-                        printLine(line)
-                        lines.append(line)
+            }
+        }
+        // RexUniNLU after every SiameseUIE part, the tensor-core attention kernel last: a sticky CUDA
+        // error (it poisons the process's context) then cannot hide other results.
+        let rexAvailable = FileManager.default.fileExists(atPath: rexFixtures + "/cases.json")
+        func rexPart(_ group: String, _ vars: String, _ body: () async throws -> [CUDACheckLine]) async {
+            do {
+                lines += try await body()
+            } catch {
+                let line = CUDACheckLine(group: group, name: "setup", vars: vars, passed: false, detail: "error: \(error)")
+                printLine(line)
+                lines.append(line)
+            }
+        }
+        if part != .fixtures && part != .plans {
+            await rexPart("rex-ops", "fma attention") { try CUDACheck.runRexOps(seed: seed, precisions: precisions, log: printLine) }
+        }
+        if part == .all || part == .fixtures {
+            if rexAvailable {
+                for p in precisions {
+                    await rexPart("rex-fixtures", p.rawValue) {
+                        try await CUDACheck.runRexFixtures(fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
                     }
                 }
+            } else {
+                print("rex-fixtures: skipped (no \(rexFixtures)/cases.json)")
+            }
+        }
+        if part == .all || part == .plans, rexAvailable {
+            for p in precisions {
+                await rexPart("plans", "rex \(p.rawValue)") {
+                    try await CUDACheck.runRexPlans(fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                }
+            }
+        }
+        if part != .fixtures && part != .plans {
+            await rexPart("rex-ops", "tensor-core attention") {
+                try CUDACheck.runRexOps(seed: seed, precisions: precisions, tensorCoreAttention: true, log: printLine)
             }
         }
         let failed = lines.filter { !$0.passed }
