@@ -40,8 +40,17 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
     case shapeMismatch(file: String, name: String, expected: [Int], actual: [Int])
     /// `TensorStore.finish()`: tensors in the file that the model neither took nor ignored.
     case unexpectedTensors(file: String, names: [String])
+    /// The file's `__metadata__` names a weight encoding (`uninlu.weights`) this program does not
+    /// read, and the file has U8 tensors in it.
+    case unsupportedQuantization(file: String, scheme: String)
+    /// A U8 tensor of a quantized file does not have the encoding's block shape.
+    case invalidQuantizedTensor(file: String, tensor: String, scheme: String, reason: String)
+    /// `TensorStore`: a float weight is stored as U8 but the file does not say it is quantized.
+    case unquantizedByteTensor(file: String, tensor: String, shape: [Int])
+    /// `TensorStore`: a quantized tensor's float shape differs from the model's.
+    case quantizedShapeMismatch(file: String, name: String, scheme: String, expected: [Int], stored: [Int])
     /// `TensorStore.finish()` found several problems; each element is one of `.missingTensor`,
-    /// `.shapeMismatch` or `.unexpectedTensors`.
+    /// `.shapeMismatch`, `.quantizedShapeMismatch` or `.unexpectedTensors`.
     case incompatibleCheckpoint(file: String, problems: [CheckpointError])
 
     /// The file or directory the error is about.
@@ -54,7 +63,9 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
             let .unsupportedDType(file, _, _), let .invalidTensor(file, _, _),
             let .tensorNotFound(file, _, _), let .wrongDType(file, _, _, _),
             let .missingTensor(file, _, _, _), let .shapeMismatch(file, _, _, _),
-            let .unexpectedTensors(file, _), let .incompatibleCheckpoint(file, _):
+            let .unexpectedTensors(file, _), let .incompatibleCheckpoint(file, _),
+            let .unsupportedQuantization(file, _), let .invalidQuantizedTensor(file, _, _, _),
+            let .unquantizedByteTensor(file, _, _), let .quantizedShapeMismatch(file, _, _, _, _):
             return file
         case let .noCheckpointInDirectory(directory, _, _):
             return directory
@@ -106,6 +117,17 @@ public enum CheckpointError: Error, CustomStringConvertible, Sendable, Equatable
             let shown = names.prefix(20).joined(separator: ", ")
             let more = names.count > 20 ? " and \(names.count - 20) more" : ""
             return "\(names.count) tensor(s) in the file were not used by the model: \(shown)\(more). The weights belong to another model type or configuration."
+        case let .unsupportedQuantization(_, scheme):
+            let known = WeightQuantization.allCases.map(\.rawValue).joined(separator: ", ")
+            return "__metadata__ says \"\(WeightQuantization.metadataKey)\": \"\(scheme)\", a weight encoding this program does not read (it reads \(known); docs/model-formats.md). Export the weights as q4_0 or as float32."
+        case let .invalidQuantizedTensor(_, tensor, scheme, reason):
+            return "tensor '\(tensor)' is not valid \(scheme) data: \(reason). Export the model again following docs/model-formats.md."
+        case let .unquantizedByteTensor(_, tensor, shape):
+            return "tensor '\(tensor)' is stored as U8 \(shape), but the file's __metadata__ does not say \"\(WeightQuantization.metadataKey)\": \"q4_0\", so its bytes are not float weights. A Q4_0 export must carry that metadata (docs/model-formats.md); otherwise save the weights as float32."
+        case let .quantizedShapeMismatch(_, name, scheme, expected, stored):
+            let logical = WeightQuantization(rawValue: scheme)?.logicalShape(stored: stored) ?? stored
+            let wanted = WeightQuantization(rawValue: scheme)?.storedShape(logical: expected).map { ", which would be stored as \($0)" } ?? " (its last dimension must be a multiple of 32 to be stored as \(scheme))"
+            return "\(scheme) tensor '\(name)' is stored as U8 \(stored), i.e. float shape \(logical), but the model expects \(expected)\(wanted). The model's config.json does not match these weights."
         case let .incompatibleCheckpoint(_, problems):
             let lines = problems.prefix(30).map { "  - \($0.detail)" }
             let more = problems.count > 30 ? ["  - ... and \(problems.count - 30) more problems"] : []

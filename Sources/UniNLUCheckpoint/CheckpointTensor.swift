@@ -13,10 +13,23 @@ public struct CheckpointTensor: Sendable {
     public let data: Data
     /// Path of the checkpoint, for error messages.
     public let file: String
+    /// Set when the stored bytes are a block-quantized encoding of float values (`dtype` is then
+    /// `.uint8` and `shape` the stored block shape); `floats()` dequantizes and `logicalShape` is
+    /// the shape of the floats. See WeightQuantization.swift.
+    public let quantization: WeightQuantization?
 
+    /// Stored elements (bytes, for a quantized tensor).
     public var elementCount: Int { data.count / dtype.byteSize }
 
-    init(name: String, dtype: TensorDType, shape: [Int], data: Data, file: String) throws {
+    /// The shape of `floats()`: `shape`, except for a quantized tensor, whose last two stored
+    /// dimensions [blocks, bytes per block] become one of blocks × values per block.
+    public var logicalShape: [Int] {
+        guard let quantization else { return shape }
+        return quantization.logicalShape(stored: shape)
+    }
+
+    init(name: String, dtype: TensorDType, shape: [Int], data: Data, file: String,
+         quantization: WeightQuantization? = nil) throws {
         let expected = checkedElementCount(shape)?.multipliedReportingOverflow(by: dtype.byteSize)
         guard let expected, !expected.overflow, expected.partialValue == data.count else {
             throw CheckpointError.invalidTensor(
@@ -27,11 +40,13 @@ public struct CheckpointTensor: Sendable {
         self.shape = shape
         self.data = data
         self.file = file
+        self.quantization = quantization
     }
 
     /// The values as Float32, row-major. FP16/BF16/FP64 and integers are converted (integers
     /// beyond 2^24 lose precision, as in `tensor.float()`).
     public func floats() throws -> [Float] {
+        if let quantization { return data.withUnsafeBytes { quantization.dequantize($0) } }
         let count = elementCount
         let dtype = self.dtype
         return data.withUnsafeBytes { raw in

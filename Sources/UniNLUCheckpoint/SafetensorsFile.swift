@@ -33,6 +33,10 @@ public struct SafetensorsFile: CheckpointReader {
         let length: Int
     }
 
+    /// The encoding of the file's U8 tensors, from `__metadata__["uninlu.weights"]`: nil for an
+    /// ordinary float checkpoint. See WeightQuantization.swift.
+    public let quantization: WeightQuantization?
+
     private let data: Data
     private let entries: [String: Entry]
 
@@ -111,9 +115,25 @@ public struct SafetensorsFile: CheckpointReader {
             throw corrupt("the tensors cover \(bytesText(expectedStart - blobStart)) of the \(bytesText(blobSize)) data section")
         }
 
+        // A quantized file: every U8 tensor must have the encoding's block shape.
+        var quantization: WeightQuantization? = nil
+        let byteTensors = names.filter { entries[$0]?.dtype == .uint8 }
+        if let scheme = metadata[WeightQuantization.metadataKey], !byteTensors.isEmpty {
+            guard let known = WeightQuantization(rawValue: scheme) else {
+                throw CheckpointError.unsupportedQuantization(file: file, scheme: scheme)
+            }
+            for name in byteTensors {
+                if let entry = entries[name], let reason = known.problem(stored: entry.shape) {
+                    throw CheckpointError.invalidQuantizedTensor(file: file, tensor: name, scheme: scheme, reason: reason)
+                }
+            }
+            quantization = known
+        }
+
         tensorNames = names
         self.entries = entries
         self.metadata = metadata
+        self.quantization = quantization
     }
 
     public func tensor(named name: String) throws -> CheckpointTensor {
@@ -123,7 +143,8 @@ public struct SafetensorsFile: CheckpointReader {
         guard let bytes = data.slice(offset: entry.offset, length: entry.length) else {
             throw CheckpointError.invalidTensor(file: url.path, tensor: name, reason: "its bytes lie outside the file")
         }
-        return try CheckpointTensor(name: name, dtype: entry.dtype, shape: entry.shape, data: bytes, file: url.path)
+        return try CheckpointTensor(name: name, dtype: entry.dtype, shape: entry.shape, data: bytes, file: url.path,
+                                    quantization: entry.dtype == .uint8 ? quantization : nil)
     }
 
     /// Validates one header entry; `begin`/`end` are relative to the blob.

@@ -8,9 +8,10 @@
 //     expected shape, so that model construction can go on; those zeros are never used because
 //     `finish()` then throws. Calling `finish()` is therefore mandatory.
 //   - `finish()` throws nothing when all is well; the problem itself when there is exactly one
-//     (`.missingTensor`, `.shapeMismatch` or `.unexpectedTensors`); otherwise
-//     `.incompatibleCheckpoint` listing them all.
-//   - A damaged file (bad bytes rather than wrong names) is thrown by `take` at once.
+//     (`.missingTensor`, `.shapeMismatch`, `.quantizedShapeMismatch` or `.unexpectedTensors`);
+//     otherwise `.incompatibleCheckpoint` listing them all.
+//   - A damaged file (bad bytes rather than wrong names) is thrown by `take` at once, and so is
+//     a U8 weight in a file that does not declare it quantized (`.unquantizedByteTensor`).
 
 import Foundation
 
@@ -28,7 +29,8 @@ public final class TensorStore {
         self.available = Set(reader.tensorNames)
     }
 
-    /// The tensor `name` as Float32, which must have exactly `shape`.
+    /// The tensor `name` as Float32, which must have exactly `shape`. A quantized tensor
+    /// (WeightQuantization.swift) is dequantized, `shape` being its float shape.
     public func take(_ name: String, shape: [Int]) throws -> [Float] {
         guard available.contains(name) else {
             problems.append(.missingTensor(file: file, name: name, expectedShape: shape, nearby: suggestions(for: name)))
@@ -53,8 +55,8 @@ public final class TensorStore {
         }
         used.insert(name)
         let tensor = try reader.tensor(named: name)
-        guard tensor.shape == shape else {
-            problems.append(.shapeMismatch(file: file, name: name, expected: shape, actual: tensor.shape))
+        guard tensor.logicalShape == shape else {  // a quantized tensor is matched by its float shape
+            problems.append(.shapeMismatch(file: file, name: name, expected: shape, actual: tensor.logicalShape))
             return nil
         }
         return tensor
@@ -89,6 +91,18 @@ public final class TensorStore {
     private func takePresent(_ name: String, shape: [Int]) throws -> [Float] {
         used.insert(name)
         let tensor = try reader.tensor(named: name)
+        if let quantization = tensor.quantization {
+            // Q4_0 and friends: the model asks for the float shape; the bytes hold blocks of it.
+            guard tensor.logicalShape == shape else {
+                problems.append(.quantizedShapeMismatch(file: file, name: name, scheme: quantization.rawValue,
+                                                        expected: shape, stored: tensor.shape))
+                return placeholder(shape)
+            }
+            return try tensor.floats()
+        }
+        if tensor.dtype == .uint8 {
+            throw CheckpointError.unquantizedByteTensor(file: file, tensor: name, shape: tensor.shape)
+        }
         guard tensor.shape == shape else {
             problems.append(.shapeMismatch(file: file, name: name, expected: shape, actual: tensor.shape))
             return placeholder(shape)

@@ -54,7 +54,7 @@ extension CUDAKernels {
         var elements = 0, tensors = 0
         for name in reader.tensorNames where !skip.contains(name) {
             let tensor = try reader.tensor(named: name)
-            elements += tensor.shape.reduce(1, *)
+            elements += tensor.logicalShape.reduce(1, *)  // quantized weights are uploaded dequantized
             tensors += 1
         }
         try reserveWeights(elements: elements, tensors: tensors)

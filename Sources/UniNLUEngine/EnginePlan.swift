@@ -187,7 +187,7 @@ public struct EnginePlan {
             }
             header.append((name, .object([
                 ("dtype", .string(half ? "F16" : "F32")),
-                ("shape", .array(tensor.shape.map { .number(Double($0)) })),
+                ("shape", .array(tensor.logicalShape.map { .number(Double($0)) })),  // dequantized
                 ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + data.count))])),
             ])))
             offset += data.count

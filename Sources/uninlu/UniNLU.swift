@@ -7,5 +7,5 @@ struct UniNLU: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "uninlu",
         abstract: "Zero-shot Chinese NLU (SiameseUIE, RexUniNLU): exact upstream outputs, fast.",
-        subcommands: [PredictCommand.self, TokenizeCommand.self, DoctorCommand.self, CheckCommand.self, BenchCommand.self, BuildCommand.self, ServeCommand.self])
+        subcommands: [PredictCommand.self, ValidateCommand.self, TokenizeCommand.self, DoctorCommand.self, CheckCommand.self, BenchCommand.self, BuildCommand.self, ServeCommand.self])
 }

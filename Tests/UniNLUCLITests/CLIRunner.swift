@@ -30,10 +30,16 @@ enum CLI {
         return candidates[0].appendingPathComponent("uninlu")
     }
 
-    static func run(_ arguments: [String], stdin: Data? = nil) throws -> CLIResult {
+    /// `environment` entries are added to (or, with a nil value, removed from) this process's environment.
+    static func run(_ arguments: [String], stdin: Data? = nil, environment: [String: String?] = [:]) throws -> CLIResult {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (key, value) in environment { merged[key] = value }
+            process.environment = merged
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

@@ -18,7 +18,7 @@ extension BenchCommand {
         guard try backend.resolved() == .cuda else {
             throw ValidationError("--backend \(backend.rawValue) resolved to the CPU; the CPU benchmark is --backend cpu")
         }
-        let url = URL(fileURLWithPath: model)
+        let url = try DefaultModel.resolve(model)
         let log: (String) -> Void = { FileHandle.standardError.write(Data(("bench: " + $0 + "\n").utf8)) }
         var fields: [(String, JSONValue)] = [("tool", .string("uninlu")), ("backend", .string("cuda"))]
         if (try? ModelDirectory(url: url).family) == .rexUniNLU {

@@ -17,8 +17,8 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Time the CPU encoder forward (embeddings + all layers) on random ids; JSON with --json.")
 
-    @Option(help: "Model directory (config.json and model.safetensors or pytorch_model.bin), SiameseUIE layout.")
-    var model: String
+    @Option(help: "Model directory (config.json and model.safetensors or pytorch_model.bin), SiameseUIE layout. Default: $UNINLU_MODEL, else the bundled model.")
+    var model: String?
 
     @Option(help: "Sequences per forward.")
     var batch = 1
@@ -65,7 +65,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func run() async throws {
         if backend != .cpu { return try await runCUDA() }
-        let directory = URL(fileURLWithPath: model)
+        let directory = try DefaultModel.resolve(model)
         let configURL = directory.appendingPathComponent("config.json")
         let configuration: BertConfiguration
         do {

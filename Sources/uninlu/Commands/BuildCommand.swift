@@ -11,13 +11,13 @@ struct BuildCommand: AsyncParsableCommand {
         abstract: "Build a GPU engine plan: weights converted once, kernels compiled for this GPU, GEMMs tuned.",
         discussion: "uninlu build --model DIR --precision fp16 --output model.plan   (then: uninlu predict --model model.plan …)")
 
-    @Option(help: "Model directory as ModelScope ships it.") var model: String
+    @Option(help: "Model directory as ModelScope ships it. Default: $UNINLU_MODEL, else the bundled model.") var model: String?
     @Option(help: "fp16 or fp32.") var precision: ComputePrecision = .fp16
     @Option(help: "The plan file to write.") var output: String
 
     func run() async throws {
         try EnginePlan.build(
-            modelDirectory: URL(fileURLWithPath: model), precision: precision, output: URL(fileURLWithPath: output),
+            modelDirectory: try DefaultModel.resolve(model), precision: precision, output: URL(fileURLWithPath: output),
             log: { FileHandle.standardError.write(Data(("build: " + $0 + "\n").utf8)) })
     }
 }

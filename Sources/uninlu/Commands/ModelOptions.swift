@@ -6,15 +6,20 @@ import UniNLUPipelines
 // Options shared by the commands that load a model.
 
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Model directory as ModelScope ships it (config.json, vocab.txt, model.safetensors or pytorch_model.bin).")
-    var model: String
+    @Option(name: .long, help: ArgumentHelp(
+        "Model directory as ModelScope ships it (config.json, vocab.txt, model.safetensors or pytorch_model.bin), or a .plan file.",
+        discussion: "Default: $UNINLU_MODEL, else the bundled model uninlu-siamese-zh-small (docs/model-formats.md)."))
+    var model: String?
 
     @Option(name: .long, help: "Compute backend: auto (CUDA when a usable GPU is present, else CPU), cpu or cuda.")
     var backend: Backend = .auto
 
+    /// `--model`, or the default model when it is left out (DefaultModel.swift).
+    func modelURL() throws -> URL { try DefaultModel.resolve(model) }
+
     /// `precision` applies to the CUDA backend (the CPU backend is FP32).
     func load(limits: InputLimits = InputLimits(), precision: ComputePrecision = .fp16) throws -> LoadedModel {
-        try LoadedModel.load(modelDirectory: URL(fileURLWithPath: model), backend: backend, precision: precision, limits: limits)
+        try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, limits: limits)
     }
 }
 

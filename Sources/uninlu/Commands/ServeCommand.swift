@@ -92,9 +92,10 @@ struct ServeCommand: AsyncParsableCommand {
             }
             var options = modelOptions
             options.backend = backend
+            options.model = try modelOptions.modelURL().path
             let replicas = try devices.map { device in
                 logger.info("loading model", metadata: [
-                    "model": .string(modelOptions.model), "backend": .string(backend.rawValue), "device": .stringConvertible(device),
+                    "model": .string(options.model ?? "?"), "backend": .string(backend.rawValue), "device": .stringConvertible(device),
                 ])
                 return try options.load(limits: settings.limits, precision: compute)
             }

@@ -10,7 +10,8 @@ struct TokenizeCommand: AsyncParsableCommand {
         abstract: "Show how the model tokenizes a text: {\"ids\", \"tokens\", \"offsets\"} of [CLS] text [SEP].",
         discussion: "Offsets are Unicode code points into the text, half-open; [CLS]/[SEP] are [0, 0], as the HF fast tokenizer reports them.")
 
-    @Option(help: "Model directory (its vocab.txt and tokenizer_config.json are used).") var model: String
+    @Option(help: "Model directory (its vocab.txt and tokenizer_config.json are used). Default: $UNINLU_MODEL, else the bundled model.")
+    var model: String?
     @Option(help: "The text to tokenize.") var text: String?
     @Option(help: "JSON Lines file with one {\"text\"} per line; - for stdin.") var input: String?
 
@@ -20,7 +21,7 @@ struct TokenizeCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let directory = try ModelDirectory(url: URL(fileURLWithPath: model))
+            let directory = try ModelDirectory(url: try DefaultModel.resolve(model))
             let tokenizer = try LoadedModel.loadTokenizer(directory)
             if let text {
                 print(Self.json(tokenizer.encode(text)).serialized())
