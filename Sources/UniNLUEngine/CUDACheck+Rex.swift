@@ -271,11 +271,22 @@ extension CUDACheck {
                 let cpuZ = cpuCapture.values, gpuZ = gpuCapture.values
                 let z = compare(gpuZ, cpuZ)
                 var flips = 0, smallest = Double.infinity
+                var firstFlip: Int?
                 if gpuZ.count == cpuZ.count {
-                    for (a, b) in zip(gpuZ, cpuZ) where (a > 0) != (b > 0) {
+                    for (index, (a, b)) in zip(gpuZ, cpuZ).enumerated() where (a > 0) != (b > 0) {
                         flips += 1
                         smallest = min(smallest, abs(Double(b)))
+                        if firstFlip == nil { firstFlip = index }
                     }
+                }
+                /// "forward f Z[i,j]" of a flat index into the captured Z values.
+                func locate(_ flat: Int) -> String {
+                    var rest = flat
+                    for (f, n) in cpuCapture.jobLengths.flatMap({ $0 }).enumerated() {
+                        if rest < n * n { return "forward \(f) (n=\(n)) Z[\(rest / n),\(rest % n)]" }
+                        rest -= n * n
+                    }
+                    return "index \(flat)"
                 }
                 var problems: [String] = []
                 if let expected = fixture["output"], gpuResult.json != expected {
@@ -286,6 +297,9 @@ extension CUDACheck {
                 var detail = String(format: "Z vs cpu: max_abs %.3e nmse %.3e over %d values in %d forwards; sign flips %d",
                                     z.maxAbs, z.nmse, cpuZ.count, cpuCapture.forwardCount, flips)
                 if flips > 0 { detail += String(format: " (smallest flipped |Z_cpu| %.2e)", smallest) }
+                if let flip = firstFlip {
+                    detail += String(format: "; first flip at %@: cpu %.4e gpu %.4e", locate(flip), cpuZ[flip], gpuZ[flip])
+                }
                 let line = CUDACheckLine(
                     group: "rex-fixtures", name: id, vars: precision.rawValue, passed: problems.isEmpty,
                     detail: detail + (problems.isEmpty ? "" : "\n    " + problems.joined(separator: "\n    ")))
