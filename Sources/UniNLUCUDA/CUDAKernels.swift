@@ -34,6 +34,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// FP16, head size 64: the tensor-core DeBERTa attention kernel (UNINLU_DEBERTA_ATTENTION=fma
     /// selects the FP32-FMA kernel; `uninlu check` runs both).
     public var tensorCoreDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "fma"
+    /// With the tensor-core DeBERTa kernel: K/V tiles staged in shared memory and read with ldmatrix
+    /// (UNINLU_DEBERTA_ATTENTION=tc) instead of operands loaded straight from global memory (the default).
+    public var stagedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") == "tc"
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int

@@ -88,9 +88,11 @@ extension CUDACheck {
             if tensorCoreAttention && precision != .fp16 { continue }
             let tensorCore = tensorCoreAttention
             gpu.tensorCoreDisentangledAttention = tensorCore
+            for staged in tensorCore ? [false, true] : [false] {
+            gpu.stagedDisentangledAttention = staged
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
-                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? "mma" : "fma"
+                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? (staged ? "tc-staged" : "mma") : "fma"
                 let modeName: String
                 switch c.mode {
                 case .raw: modeName = "raw"
@@ -98,7 +100,7 @@ extension CUDACheck {
                 }
                 let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
                 let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
-                let blocks = (kernel == "mma" ? tcItems : items) * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
+                let blocks = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) positions=\(c.sequential ? "rex-like" : "random") kernel=\(kernel) blocks=\(blocks)"
                 do {
                     let total = c.lengths.reduce(0, +)
@@ -152,6 +154,8 @@ extension CUDACheck {
                     }
                 } catch { fail("disentangledAttention", vars, error) }
             }
+            }
+            gpu.stagedDisentangledAttention = false
             if tensorCoreAttention { continue }
             // The same layout object across calls reuses the staged layout; a new one restages it.
             do {

@@ -113,7 +113,7 @@ struct DebertaKernelTwinTests {
     /// ceil((hi-lo+1)/8)·8 columns (rows clamped to the table) when hi - lo < 64, else direct dot
     /// products; online softmax per row; all-masked rows give zeros.
     static func emulateTensorCore(qkv: [Float], rel: [Float], relColumns: Int, relRows: Int, layout: DisentangledAttentionLayout, heads: Int,
-                                  narrow: Bool, windowsUsed: inout (tables: Int, direct: Int)) -> [Float] {
+                                  narrow: Bool, window: Int, windowsUsed: inout (tables: Int, direct: Int)) -> [Float] {
         let d = 64, h = heads * d, ld = 3 * h
         let perWarp = DisentangledAttentionKernel.tensorCoreQueriesPerWarp
         let items = DisentangledAttentionOp.workItems(layout, queriesPerItem: narrow ? perWarp : 4 * perWarp)
@@ -142,7 +142,7 @@ struct DebertaKernelTwinTests {
                                 lo = min(lo, r); hi = max(hi, r)
                             }
                         }
-                        let tables = hi >= lo && hi - lo < 64
+                        let tables = hi >= lo && hi - lo < window
                         var c2p = [[Float]](repeating: [Float](repeating: 0, count: 64), count: 16), p2c = c2p
                         if tables {
                             windowsUsed.tables += 1
@@ -223,15 +223,25 @@ struct DebertaKernelTwinTests {
         let reference = DisentangledAttention.apply(
             qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
             layout: layout, heads: heads, headSize: d)
-        for narrow in [false, true] {
+        for (narrow, window) in [(false, DisentangledAttentionKernel.tensorCoreWindow), (true, DisentangledAttentionKernel.tensorCoreWindow),
+                                 (false, DisentangledAttentionKernel.stagedTensorCoreWindow)] {
             var windows = (tables: 0, direct: 0)
             let twin = Self.emulateTensorCore(qkv: qkv, rel: rel, relColumns: 3 * h, relRows: 2 * span, layout: layout, heads: heads,
-                                              narrow: narrow, windowsUsed: &windows)
+                                              narrow: narrow, window: window, windowsUsed: &windows)
             #expect(!twin.contains { $0.isNaN }, "every output element written (narrow \(narrow))")
             #expect(maxAbsDifference(twin, reference.values) < 1e-4, "narrow \(narrow)")
             #expect(windows.tables > 0, "some tiles use the C2P/P2C tables")
             if seed % 2 == 0 { #expect(windows.direct > 0, "some tiles take the direct path") }
         }
+    }
+
+    @Test("the windows the twin uses are the kernels' template arguments")
+    func windowsMatchSource() {
+        let source = DisentangledAttentionKernel.source
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow)>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow)>"))
+        #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.tensorCoreWindow + 1)]"))
+        #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.stagedTensorCoreWindow + 1)]"))
     }
 
     @Test("conv: im2col rows (zero past each sequence boundary) times the tap-major weight equal the CPU convolution",

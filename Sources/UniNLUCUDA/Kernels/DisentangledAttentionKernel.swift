@@ -126,12 +126,15 @@ enum DisentangledAttentionKernel {
     // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
     // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
     // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
-    #define DATT_ROWS 64
-    #define DATT_LD 65
-    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(const uninlu_f16* __restrict__ qkv,
+        // STAGED: K and V of each 16-key tile staged per warp in shared memory by 16-byte loads (rows padded
+    // to 144 bytes), the mma operands read with ldmatrix (.trans for V), as attention_tc_d64 does.
+    template <bool STAGED, int ROWS>
+    __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
-            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale) {
-        __shared__ float datt_tables[4][2][16 * DATT_LD];
+            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs) {
+        constexpr int LDT = ROWS + 1;
+        constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[2 * blockIdx.x];
         const int base = items[2 * blockIdx.x + 1].x;
@@ -143,19 +146,18 @@ enum DisentangledAttentionKernel {
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
-        float* c2pTable = datt_tables[warp][0];
-        float* p2cTable = datt_tables[warp][1];
+        const int mi = lane >> 3, mr = lane & 7;   // ldmatrix: matrix and row of this lane's address
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
         const uninlu_f16* qrow1 = qkv + (long)r1 * ld + (long)head * 64;
         #pragma unroll
-        for (int ks = 0; ks < 4; ++ks) {
-            const int c = ks * 16 + t * 2;
-            qa[ks][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
-            qa[ks][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
-            qa[ks][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
-            qa[ks][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
+        for (int kk = 0; kk < 4; ++kk) {
+            const int c = kk * 16 + t * 2;
+            qa[kk][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
+            qa[kk][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
+            qa[kk][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
+            qa[kk][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
         }
         float o[8][4];
         #pragma unroll
@@ -165,6 +167,18 @@ enum DisentangledAttentionKernel {
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
         for (int kb = 0; kb < len; kb += 16) {
+            if (STAGED) {
+                __syncwarp();
+                #pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int chunk = lane + 32 * i;
+                    const int row = chunk >> 3, col = (chunk & 7) * 8;
+                    const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+                    *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
+                    *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+                }
+                __syncwarp();
+            }
             // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: not needed.
             int delta[2][4];
             int lo = 0x7fffffff, hi = -1;
@@ -191,14 +205,26 @@ enum DisentangledAttentionKernel {
             // S = Q·Kᵀ for the 16 keys (two n-tiles of 8).
             float s[2][4];
             #pragma unroll
-            for (int nt = 0; nt < 2; ++nt) {
-                s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
-                const int keyRow = seqStart + min(kb + nt * 8 + g, len - 1);
-                const unsigned int* krow = reinterpret_cast<const unsigned int*>(qkv + (long)keyRow * ld + H + (long)head * 64);
+            for (int nt = 0; nt < 2; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+            if (STAGED) {
                 #pragma unroll
-                for (int ks = 0; ks < 4; ++ks) mma_16816(s[nt], qa[ks], krow[(ks * 16 + t * 2) >> 1], krow[(ks * 16 + t * 2 + 8) >> 1]);
+                for (int kk = 0; kk < 4; ++kk) {
+                    // matrices: (keys 0-7, dims kk*16..+7), (keys 0-7, +8..+15), (keys 8-15, kk*16..), (keys 8-15, +8..)
+                    unsigned int b0, b1, b2, b3;
+                    ldmatrix_x4(b0, b1, b2, b3, ks + ((mi >> 1) * 8 + mr) * ROW + kk * 16 + (mi & 1) * 8);
+                    mma_16816(s[0], qa[kk], b0, b1);
+                    mma_16816(s[1], qa[kk], b2, b3);
+                }
+            } else {
+                #pragma unroll
+                for (int nt = 0; nt < 2; ++nt) {
+                    const int keyRow = seqStart + min(kb + nt * 8 + g, len - 1);
+                    const unsigned int* krow = reinterpret_cast<const unsigned int*>(qkv + (long)keyRow * ld + H + (long)head * 64);
+                    #pragma unroll
+                    for (int kk = 0; kk < 4; ++kk) mma_16816(s[nt], qa[kk], krow[(kk * 16 + t * 2) >> 1], krow[(kk * 16 + t * 2 + 8) >> 1]);
+                }
             }
-            const bool tables = hi >= lo && hi - lo < DATT_ROWS;
+            const bool tables = hi >= lo && hi - lo < ROWS;
             if (tables) {
                 __syncwarp();
                 // K of the 16 keys as the A operand (rows = keys g, g+8).
@@ -206,9 +232,9 @@ enum DisentangledAttentionKernel {
                 const unsigned int* kr0 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g, len - 1)) * ld + H + (long)head * 64);
                 const unsigned int* kr1 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g + 8, len - 1)) * ld + H + (long)head * 64);
                 #pragma unroll
-                for (int ks = 0; ks < 4; ++ks) {
-                    const int c = (ks * 16 + t * 2) >> 1;
-                    ka[ks][0] = kr0[c]; ka[ks][1] = kr1[c]; ka[ks][2] = kr0[c + 4]; ka[ks][3] = kr1[c + 4];
+                for (int kk = 0; kk < 4; ++kk) {
+                    const int c = (kk * 16 + t * 2) >> 1;
+                    ka[kk][0] = kr0[c]; ka[kk][1] = kr1[c]; ka[kk][2] = kr0[c + 4]; ka[kk][3] = kr1[c + 4];
                 }
                 const int tiles = (hi - lo) / 8 + 1;
                 for (int nt = 0; nt < tiles; ++nt) {
@@ -217,16 +243,16 @@ enum DisentangledAttentionKernel {
                     const unsigned int* kr = reinterpret_cast<const unsigned int*>(rel + (long)relRow * relColumns + H + (long)head * 64);
                     float c2p[4] = {0.f, 0.f, 0.f, 0.f}, p2c[4] = {0.f, 0.f, 0.f, 0.f};
                     #pragma unroll
-                    for (int ks = 0; ks < 4; ++ks) {
-                        const int c = (ks * 16 + t * 2) >> 1;
-                        mma_16816(c2p, qa[ks], kr[c], kr[c + 4]);
-                        mma_16816(p2c, ka[ks], qr[c], qr[c + 4]);
+                    for (int kk = 0; kk < 4; ++kk) {
+                        const int c = (kk * 16 + t * 2) >> 1;
+                        mma_16816(c2p, qa[kk], kr[c], kr[c + 4]);
+                        mma_16816(p2c, ka[kk], qr[c], qr[c + 4]);
                     }
                     const int col = nt * 8 + t * 2;
-                    c2pTable[g * DATT_LD + col] = c2p[0]; c2pTable[g * DATT_LD + col + 1] = c2p[1];
-                    c2pTable[(g + 8) * DATT_LD + col] = c2p[2]; c2pTable[(g + 8) * DATT_LD + col + 1] = c2p[3];
-                    p2cTable[g * DATT_LD + col] = p2c[0] * scale; p2cTable[g * DATT_LD + col + 1] = p2c[1] * scale;
-                    p2cTable[(g + 8) * DATT_LD + col] = p2c[2] * scale; p2cTable[(g + 8) * DATT_LD + col + 1] = p2c[3] * scale;
+                    c2pTable[g * LDT + col] = c2p[0]; c2pTable[g * LDT + col + 1] = c2p[1];
+                    c2pTable[(g + 8) * LDT + col] = c2p[2]; c2pTable[(g + 8) * LDT + col + 1] = c2p[3];
+                    p2cTable[g * LDT + col] = p2c[0] * scale; p2cTable[g * LDT + col + 1] = p2c[1] * scale;
+                    p2cTable[(g + 8) * LDT + col] = p2c[2] * scale; p2cTable[(g + 8) * LDT + col + 1] = p2c[3] * scale;
                 }
                 __syncwarp();
             }
@@ -240,7 +266,7 @@ enum DisentangledAttentionKernel {
                     const int qLocal = e < 2 ? g : g + 8;
                     const int kLocal = nt * 8 + t * 2 + (e & 1);
                     if (tables) {
-                        s[nt][e] += c2pTable[qLocal * DATT_LD + d - lo] + p2cTable[kLocal * DATT_LD + d - lo];
+                        s[nt][e] += c2pTable[qLocal * LDT + d - lo] + p2cTable[kLocal * LDT + d - lo];
                     } else {
                         // Rows too far apart for the tables: the gathered terms by FMA.
                         const uninlu_f16* qv = qkv + (long)(q0 + qLocal) * ld + (long)head * 64;
@@ -283,17 +309,28 @@ enum DisentangledAttentionKernel {
             pa[1] = pack_f16x2(p[0][2], p[0][3]);
             pa[2] = pack_f16x2(p[1][0], p[1][1]);
             pa[3] = pack_f16x2(p[1][2], p[1][3]);
-            const int k0 = kb + t * 2, k8 = kb + t * 2 + 8;
-            const uninlu_f16* v00 = qkv + (long)(seqStart + min(k0, len - 1)) * ld + 2L * H + (long)head * 64;
-            const uninlu_f16* v01 = qkv + (long)(seqStart + min(k0 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
-            const uninlu_f16* v10 = qkv + (long)(seqStart + min(k8, len - 1)) * ld + 2L * H + (long)head * 64;
-            const uninlu_f16* v11 = qkv + (long)(seqStart + min(k8 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) {
-                const int d = n * 8 + g;
-                const unsigned int b0 = (unsigned int)v00[d] | ((unsigned int)v01[d] << 16);
-                const unsigned int b1 = (unsigned int)v10[d] | ((unsigned int)v11[d] << 16);
-                mma_16816(o[n], pa, b0, b1);
+            if (STAGED) {
+                #pragma unroll
+                for (int n = 0; n < 8; n += 2) {
+                    // matrices: (keys 0-7, dims n*8..), (keys 8-15, n*8..), (keys 0-7, (n+1)*8..), (keys 8-15, (n+1)*8..)
+                    unsigned int b0, b1, b2, b3;
+                    ldmatrix_x4_trans(b0, b1, b2, b3, vs + ((mi & 1) * 8 + mr) * ROW + (n + (mi >> 1)) * 8);
+                    mma_16816(o[n], pa, b0, b1);
+                    mma_16816(o[n + 1], pa, b2, b3);
+                }
+            } else {
+                const int k0 = kb + t * 2, k8 = kb + t * 2 + 8;
+                const uninlu_f16* v00 = qkv + (long)(seqStart + min(k0, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v01 = qkv + (long)(seqStart + min(k0 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v10 = qkv + (long)(seqStart + min(k8, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v11 = qkv + (long)(seqStart + min(k8 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+                #pragma unroll
+                for (int n = 0; n < 8; ++n) {
+                    const int d = n * 8 + g;
+                    const unsigned int b0 = (unsigned int)v00[d] | ((unsigned int)v01[d] << 16);
+                    const unsigned int b1 = (unsigned int)v10[d] | ((unsigned int)v11[d] << 16);
+                    mma_16816(o[n], pa, b0, b1);
+                }
             }
         }
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
@@ -314,9 +351,27 @@ enum DisentangledAttentionKernel {
             }
         }
     }
+    #define DATT_MMA_PARAMS const uninlu_f16* qkv, const uninlu_f16* rel, uninlu_f16* out, const int4* items, \
+            const unsigned char* mask, const int* relIndex, int heads, int relColumns, int relRows, float scale
+    #define DATT_MMA_ARGS qkv, rel, out, items, mask, relIndex, heads, relColumns, relRows, scale
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
+        __shared__ float tables[4][2][16 * 65];
+        const int warp = threadIdx.x >> 5;
+        datt_mma_impl<false, 64>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr);
+    }
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
+        __shared__ float tables[4][2][16 * 49];
+        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
+        const int warp = threadIdx.x >> 5;
+        datt_mma_impl<true, 48>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1]);
+    }
+
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_tc_d64"] }
+    /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged variant).
+    static let tensorCoreWindow = 64
+    static let stagedTensorCoreWindow = 48
     /// Queries a warp of the tensor-core kernel takes.
     static let tensorCoreQueriesPerWarp = 16
     static let warpsPerBlock = 4
@@ -406,7 +461,7 @@ enum DisentangledAttentionOp {
             }
             guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
             let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
-            let name = "disentangled_attention_mma_d64"
+            let name = k.stagedDisentangledAttention ? "disentangled_attention_tc_d64" : "disentangled_attention_mma_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
                 block: (tcWide ? 128 : 32, 1, 1),
