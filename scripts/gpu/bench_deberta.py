@@ -191,10 +191,18 @@ def merge(uninlu_path, torch_path, out_path, commit):
     t = json.load(open(torch_path)) if os.path.exists(torch_path) else {}
     rows = []
     ushapes = {r["shape"]: r for r in u.get("encoder", {}).get("shapes", [])}
+    # The attention-kernel variants run-checks.sh times beside the default (same directory).
+    variants = {}
+    for name, suffix in [("staged_tc", "fp16-staged-attention"), ("fma", "fp16-fma-attention")]:
+        path = os.path.join(os.path.dirname(uninlu_path) or ".", f"uninlu-rex-bench-{suffix}.json")
+        if os.path.exists(path):
+            variants[name] = {r["shape"]: r for r in json.load(open(path)).get("encoder", {}).get("shapes", [])}
     for b, s in SHAPES:
         key = f"{b}x{s}"
         ur = ushapes.get(key, {})
         ours, graph = ur.get("median_ms"), ur.get("graph_median_ms")
+        variant_ms = {name: {"eager_ms": v.get(key, {}).get("median_ms"), "graph_ms": v.get(key, {}).get("graph_median_ms")}
+                      for name, v in variants.items()}
         tt = t.get("encoder", {}).get(key, {})
         eager = tt.get("eager", {}).get("median_ms")
         comp = tt.get("reduce-overhead", {}).get("median_ms")
@@ -203,7 +211,8 @@ def merge(uninlu_path, torch_path, out_path, commit):
         rows.append({"shape": key, "uninlu_fp16_ms": ours, "uninlu_fp16_graph_ms": graph, "uninlu_model_call_ms": ur.get("model_call_median_ms"),
                      "torch_eager_fp16_ms": eager, "torch_compile_fp16_ms": comp,
                      "speedup_vs_eager": (eager / best_ours) if best_ours and eager else None,
-                     "speedup_vs_best_torch": (best_torch / best_ours) if best_ours and best_torch else None})
+                     "speedup_vs_best_torch": (best_torch / best_ours) if best_ours and best_torch else None,
+                     "attention_variants": variant_ms})
     e2e = {"uninlu_ms": u.get("end_to_end", {}).get("median_ms"), "torch_model_calls_ms": t.get("end_to_end", {}).get("median_ms"),
            "jobs": t.get("end_to_end", {}).get("jobs")}
     if e2e["uninlu_ms"] and e2e["torch_model_calls_ms"]:
@@ -220,6 +229,9 @@ def merge(uninlu_path, torch_path, out_path, commit):
     for r in rows:
         print(f"{r['shape']:8s} {f(r['uninlu_fp16_ms'])} {f(r['uninlu_fp16_graph_ms'])} {f(r['uninlu_model_call_ms'])} "
               f"{f(r['torch_eager_fp16_ms'])} {f(r['torch_compile_fp16_ms'])} {f(r['speedup_vs_eager'], 8, 2)} {f(r['speedup_vs_best_torch'], 8, 2)}")
+    for r in rows:
+        for name, v in r["attention_variants"].items():
+            print(f"  {r['shape']:8s} attention={name:10s} eager {f(v['eager_ms'])} graph {f(v['graph_ms'])}")
     print(f"Rex NER request: uninlu end-to-end {e2e['uninlu_ms']} ms; torch model calls only {e2e['torch_model_calls_ms']} ms "
           f"(jobs {e2e['jobs']}); speedup {e2e.get('speedup')}")
 
