@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "UniNLUTextTests", dependencies: ["UniNLUText"]),
         .testTarget(name: "UniNLUCheckpointTests", dependencies: ["UniNLUCheckpoint"]),
         .testTarget(name: "UniNLUCPUTests", dependencies: ["UniNLUCPU"]),
-        .testTarget(name: "UniNLUCUDATests", dependencies: ["UniNLUCUDA", "UniNLUEngine"]),
+        .testTarget(name: "UniNLUCUDATests", dependencies: ["UniNLUCUDA", "UniNLUEngine", "UniNLUCPU"]),
         .testTarget(name: "UniNLUPipelinesTests", dependencies: ["UniNLUEngine", "UniNLUCheckpoint"]),
         .testTarget(name: "UniNLUCLITests", dependencies: ["uninlu"]),
         .testTarget(name: "UniNLURexTests", dependencies: ["UniNLUEngine"]),

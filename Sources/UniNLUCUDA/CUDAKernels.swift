@@ -26,9 +26,17 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     private var functions: [String: CUfunction] = [:]
     /// The last packing's staged attention layout (reused by every layer of a forward).
     var attentionLayoutCache: AttentionOp.AttentionLayout?
+    /// The last packing's staged DeBERTa attention layout (2-D mask, relative indices), shared by the layers.
+    var disentangledLayoutCache: DisentangledAttentionOp.StagedLayout?
     /// FP16, head size 64: the tensor-core attention kernel (UNINLU_ATTENTION=scalar selects the
     /// FP32-FMA kernel instead; `uninlu check` runs both).
     public var tensorCoreAttention = getenvString("UNINLU_ATTENTION") != "scalar"
+    /// FP16, head size 64: the tensor-core DeBERTa attention kernel (UNINLU_DEBERTA_ATTENTION=fma
+    /// selects the FP32-FMA kernel; `uninlu check` runs both).
+    public var tensorCoreDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "fma"
+    /// With the tensor-core DeBERTa kernel: K/V tiles staged in shared memory and read with ldmatrix
+    /// (UNINLU_DEBERTA_ATTENTION=tc) instead of operands loaded straight from global memory (the default).
+    public var stagedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") == "tc"
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int
@@ -56,7 +64,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         for name in KernelLibrary.names { functions[name] = try context.function(module, named: name) }
         let optin = context.info.maxSharedMemoryPerBlockOptin
         // Only the FMA attention kernels use dynamic shared memory (and have no static shared memory).
-        for name in AttentionKernel.headSizes.map({ "attention_d\($0)" }) where optin > 48 << 10 {
+        // (The tensor-core kernels use static shared memory: raising their dynamic limit to the opt-in
+        // maximum would exceed it.)
+        let dynamicShared = AttentionKernel.headSizes.map { "attention_d\($0)" } + DisentangledAttentionKernel.headSizes.map { "disentangled_attention_d\($0)" }
+        for name in dynamicShared where optin > 48 << 10 {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
         }
         pool = DeviceMemoryPool(context: context)
@@ -220,6 +231,22 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     func stageInt32(_ values: [Int32]) throws -> DeviceBuffer { try stage(values) }
     func stageUInt8(_ values: [UInt8]) throws -> DeviceBuffer { try stage(values) }
     func stageUInt64(_ values: [UInt64]) throws -> DeviceBuffer { try stage(values) }
+    func stageFloat(_ values: [Float]) throws -> DeviceBuffer { try stage(values) }
+
+    /// A pooled FP32 scratch buffer of `count` floats (whatever the activation precision).
+    func allocateFloats(_ count: Int) throws -> DeviceBuffer { try pool.allocate(bytes: max(count, 1) * 4) }
+
+    /// `count` FP32 values of a device buffer to the host (synchronizes the stream).
+    func downloadFloats(_ buffer: DeviceBuffer, count: Int) throws -> [Float] {
+        var result = [Float](repeating: 0, count: count)
+        guard count > 0 else { return result }
+        try result.withUnsafeMutableBytes { raw in
+            guard let address = raw.baseAddress else { return }
+            try context.copy(toHost: address, from: buffer.pointer, bytes: raw.count)
+        }
+        staging.reset()
+        return result
+    }
 }
 
 extension CUDAKernels {

@@ -148,12 +148,20 @@ public enum CUDABenchmark {
         }
         let med = median(samples)
         log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s", backend.rawValue, precision.rawValue, med, firstResultSeconds))
+        // Rex: the model calls one request makes (jobs and their lengths), so that the PyTorch side
+        // (scripts/gpu/bench_deberta.py) can run the same forwards.
+        var rexFields: [(String, JSONValue)] = []
+        if let rex = model.rexUniNLU {
+            let capture = CapturingRexForward(rex.forward)
+            _ = try await RexUniNLUPipeline(tokenizer: rex.tokenizer, forward: capture, limits: rex.limits).predict(text: text, schema: schema)
+            rexFields = [("rex_calls", .array(capture.jobLengths.map { .array($0.map { .number(Double($0)) }) }))]
+        }
         return .object([
             ("backend", .string(model.backend.rawValue)), ("precision", .string(precision.rawValue)),
             ("text", .string(text)), ("labels", .array(labels.map { .string($0) })),
             ("median_ms", .number(med)), ("stddev_ms", .number(stddev(samples))), ("min_ms", .number(samples.min() ?? .nan)),
             ("samples", .number(Double(samples.count))), ("load_to_first_result_s", .number(firstResultSeconds)),
             ("output", first.json),
-        ])
+        ] + rexFields)
     }
 }

@@ -15,18 +15,20 @@ import UniNLUPipelines
 //                plus "__metadata__", a string→string map:
 //                  "format"           "uninlu-plan"                      (anything else: not a plan)
 //                  "format_version"   "1"                                (other versions are rejected)
-//                  "family"           "siamese-uie"
+//                  "family"           "siamese-uie" | "rex-uninlu"
 //                  "precision"        "fp16" | "fp32"                    (the weights' dtype: F16 | F32)
 //                  "architecture"     "sm_90"                            (must equal the GPU's; else rejected)
 //                  "device"           GPU name at build time (information only)
 //                  "nvrtc", "cublaslt", "created_by"                     (information only)
 //                  "kernels.cubin"    base64 of the kernel library's cubin for `architecture` and `precision`
 //                  "file.<name>"      config.json, configuration.json, vocab.txt, tokenizer_config.json verbatim
+//                                     (config.json and vocab.txt required; the others when the model had them)
 //                  "gemm.tuned"       JSON list of cuBLASLt choices {m,n,k,gelu,residual,algo: base64 of the
 //                                     64-byte cublasLtMatmulAlgo_t}; used only when "cublaslt" equals the
 //                                     loading library's version, otherwise re-tuned on first use
 //     [rest]     tensor data: the checkpoint's float tensors (upstream names, unfused), converted once to
-//                the plan's precision; the ignored upstream tensors (pooler, position_ids) are left out.
+//                the plan's precision; the ignored upstream tensors (pooler, position_ids) are left out;
+//                RexUniNLU's `rotary_emb.freqs` stays F32 (angles are computed in FP32 as upstream).
 // Every check names what it rejects: a plan from another GPU architecture, another format version,
 // a truncated or foreign file is a clear error, never a crash.
 
@@ -77,7 +79,9 @@ public struct EnginePlan {
         guard m["format_version"] == String(Self.formatVersion) else {
             throw PlanError.unsupportedVersion(file: url.path, found: m["format_version"] ?? "(none)")
         }
-        for field in ["family", "precision", "architecture", "kernels.cubin"] + Self.copiedFiles.filter({ $0 != "tokenizer_config.json" }).map({ "file.\($0)" })
+        // configuration.json is optional (the family then comes from config.json's model_type, as for a
+        // RexUniNLU directory); tokenizer_config.json too.
+        for field in ["family", "precision", "architecture", "kernels.cubin"] + ["config.json", "vocab.txt"].map({ "file.\($0)" })
         where m[field] == nil {
             throw PlanError.missingField(file: url.path, field: field)
         }
@@ -122,7 +126,6 @@ public struct EnginePlan {
     /// compiles the kernel library for the GPU's architecture, tunes the GEMMs of a warm-up forward.
     public static func build(modelDirectory: URL, precision: ComputePrecision, output: URL, log: (String) -> Void) throws {
         let directory = try ModelDirectory(url: modelDirectory)
-        guard directory.family == .siameseUIE else { throw EngineError.familyNotImplemented(directory.family) }
         let env = CUDAEnvironment.probe()
         guard env.canRun, let device = env.device else {
             throw PlanError.needsGPU(file: output.path, reason: env.problem ?? "no usable GPU")
@@ -135,20 +138,36 @@ public struct EnginePlan {
 
         // Tune the GEMMs of representative shapes on the real weights.
         let kernels = try CUDAKernels(context: context, precision: cudaPrecision, cubin: cubin)
-        let configuration = try directory.decodeConfig(BertConfiguration.self)
-        let model = try SiameseUIEModel(configuration: configuration, kernels: kernels,
-                                        store: TensorStore(try Checkpoint.open(modelDirectory: modelDirectory)))
-        for length in [16, 64, 128, 256, 384] {
-            let window = SiameseTextWindow(ids: [101] + [Int32](repeating: 800, count: length - 2) + [102], attentionMask: [Int32](repeating: 1, count: length))
-            let text = try model.encodeTexts([[window]])
-            _ = try model.pointerLogits([(text: text[0], hints: [[Int32]](repeating: [101, 700, 701, 102], count: 4))])
+        let skipped: Set<String>
+        switch directory.family {
+        case .siameseUIE:
+            let configuration = try directory.decodeConfig(BertConfiguration.self)
+            let model = try SiameseUIEModel(configuration: configuration, kernels: kernels,
+                                            store: TensorStore(try Checkpoint.open(modelDirectory: modelDirectory)))
+            for length in [16, 64, 128, 256, 384] {
+                let window = SiameseTextWindow(ids: [101] + [Int32](repeating: 800, count: length - 2) + [102], attentionMask: [Int32](repeating: 1, count: length))
+                let text = try model.encodeTexts([[window]])
+                _ = try model.pointerLogits([(text: text[0], hints: [[Int32]](repeating: [101, 700, 701, 102], count: 4))])
+            }
+            skipped = Set(SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+        case .rexUniNLU:
+            let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
+            let model = try RexUniNLUModel(configuration: configuration, kernels: kernels,
+                                           store: TensorStore(try Checkpoint.open(modelDirectory: modelDirectory)))
+            for lengths in [[16], [64], [128], [256], [512], [40, 60, 80, 100]] {
+                _ = try model.tokenPairLogits(lengths.map { n in
+                    RexForwardJob(ids: [101] + [Int32](repeating: 800, count: n - 2) + [102], positions: (0..<n).map { Int32($0) },
+                                  mask: [UInt8](repeating: 1, count: n * n))
+                })
+            }
+            skipped = []
         }
         let tuned = kernels.exportTunedGemms()
         log("tuned \(tuned.count) GEMM shapes")
 
         // Weights, converted once to the plan's precision.
         let checkpoint = try Checkpoint.open(modelDirectory: modelDirectory)
-        let skipped = Set(SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+        let keptFP32: Set<String> = [RexUniNLUWeightNames.frequencies]
         var header: [(String, JSONValue)] = []
         var blobs: [Data] = []
         var offset = 0
@@ -156,7 +175,8 @@ public struct EnginePlan {
             let tensor = try checkpoint.tensor(named: name)
             let values = try tensor.floats()
             var data: Data
-            if precision == .fp16 {
+            let half = precision == .fp16 && !keptFP32.contains(name)
+            if half {
                 data = Data(count: values.count * 2)
                 data.withUnsafeMutableBytes { raw in
                     let out = raw.bindMemory(to: UInt16.self)
@@ -166,7 +186,7 @@ public struct EnginePlan {
                 data = values.withUnsafeBytes { Data($0) }
             }
             header.append((name, .object([
-                ("dtype", .string(precision == .fp16 ? "F16" : "F32")),
+                ("dtype", .string(half ? "F16" : "F32")),
                 ("shape", .array(tensor.logicalShape.map { .number(Double($0)) })),  // dequantized
                 ("data_offsets", .array([.number(Double(offset)), .number(Double(offset + data.count))])),
             ])))
@@ -175,7 +195,7 @@ public struct EnginePlan {
         }
         var meta: [(String, JSONValue)] = [
             ("format", .string(formatName)), ("format_version", .string(String(formatVersion))),
-            ("family", .string("siamese-uie")), ("precision", .string(precision.rawValue)),
+            ("family", .string(directory.family == .rexUniNLU ? "rex-uninlu" : "siamese-uie")), ("precision", .string(precision.rawValue)),
             ("architecture", .string(device.architecture)), ("device", .string(device.name)),
             ("nvrtc", .string(env.nvrtcVersion ?? "?")), ("cublaslt", .string(env.cublasLtVersion ?? "?")),
             ("created_by", .string("uninlu build")),
@@ -221,15 +241,23 @@ extension LoadedModel {
         let dir = try plan.extractModelFiles()
         defer { try? FileManager.default.removeItem(at: dir) }
         let directory = try ModelDirectory(url: dir)
-        guard directory.family == .siameseUIE else { throw EngineError.familyNotImplemented(directory.family) }
         let tokenizer = try loadTokenizer(directory)
-        let configuration = try directory.decodeConfig(BertConfiguration.self)
         let kernels = try CUDAKernels(context: CUDAContext(ordinal: ordinal), precision: plan.precision.cuda(), cubin: plan.cubin)
         if plan.metadata["cublaslt"] == env.cublasLtVersion, let tuned = plan.metadata["gemm.tuned"],
            let list = try? JSONParser.parse(bytes: Array(tuned.utf8)).arrayValue {
             try kernels.importTunedGemms(list)
         }
         try kernels.reserveWeights(for: plan.reader, ignoring: [])
+        if directory.family == .rexUniNLU {
+            let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
+            let model = try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(plan.reader))
+            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CUDARexUniNLUForward(model: model, device: ordinal), limits: limits)
+            var loaded = LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
+            loaded.precision = plan.precision
+            loaded.device = ordinal
+            return loaded
+        }
+        let configuration = try directory.decodeConfig(BertConfiguration.self)
         let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(plan.reader))
         let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CUDASiameseUIEForward(model: model, device: ordinal), limits: limits)
         var loaded = LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: pipeline)

@@ -66,18 +66,25 @@ public struct LoadedModel: Sendable {
             model.device = resolved == .cuda ? device : nil
             return model
         case .rexUniNLU:
-            // The DeBERTa ops exist on the CPU backend only so far; `auto` uses it.
-            if backend == .cuda {
-                throw EngineError.backendUnavailable(backend: "cuda", reason: "RexUniNLU runs on the CPU backend only in this build")
-            }
-            let precision = try Backend.cpu.checkedPrecision(precision)
+            let precision = try resolved.checkedPrecision(precision)
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
-            let store = TensorStore(try Checkpoint.open(modelDirectory: url))
-            let model = try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store)
-            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CPURexUniNLUForward(model: model), limits: limits)
-            var loaded = LoadedModel(directory: directory, backend: .cpu, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
+            let forward: any RexUniNLUForward
+            if resolved == .cuda {
+                try checkDevice(device)
+                let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
+                let reader = try Checkpoint.open(modelDirectory: url)
+                try kernels.reserveWeights(for: reader, ignoring: [])
+                forward = CUDARexUniNLUForward(
+                    model: try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(reader)), device: device)
+            } else {
+                let store = TensorStore(try Checkpoint.open(modelDirectory: url))
+                forward = CPURexUniNLUForward(model: try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store))
+            }
+            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
+            var loaded = LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
             loaded.precision = precision
+            loaded.device = resolved == .cuda ? device : nil
             return loaded
         }
     }

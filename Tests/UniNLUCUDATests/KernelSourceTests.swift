@@ -30,7 +30,10 @@ struct KernelSourceTests {
     func entryPointsDefined() {
         let source = KernelLibrary.source(fp16: true)
         for name in KernelLibrary.names {
-            if name.hasPrefix("attention_d") {
+            if name.hasPrefix("disentangled_attention_d") {
+                let size = name.dropFirst("disentangled_attention_d".count)
+                #expect(source.contains("UNINLU_DISENTANGLED_ATTENTION(\(size))"), "\(name)")
+            } else if name.hasPrefix("attention_d") {
                 let size = name.dropFirst("attention_d".count)
                 #expect(source.contains("UNINLU_ATTENTION(\(size))"), "\(name)")
             } else {

@@ -106,6 +106,33 @@ struct RexBucketedGraphTests {
         #expect(worst < 1e-4, "max relative difference \(worst)")
     }
 
+    @Test("relativeIndex (a row per distinct distance, looked up per pair) equals RelativePositionMode.row per pair")
+    func relativeIndexLookup() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uninlu-rex-bucketed-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try Self.writeModel(to: directory)
+        let configuration = DebertaV2Configuration(
+            vocabularySize: Self.vocab, hiddenSize: Self.hidden, layerCount: Self.layers, headCount: Self.heads,
+            intermediateSize: Self.ffn, positionBuckets: Self.buckets, maxRelativePositions: Self.maxRelative)
+        let model = try RexUniNLUModel(
+            configuration: configuration, kernels: CPUKernels(), store: TensorStore(Checkpoint.open(modelDirectory: directory)))
+        let lengths = [1, 9, 30, 4]
+        let positions: [Int32] = (0..<lengths.reduce(0, +)).map { Int32(($0 * 37) % 101) - 20 } + []
+        let sequences = PackedSequences(lengths: lengths)
+        var expected: [Int32] = []
+        for s in 0..<sequences.count {
+            let rows = sequences.offsets[s]..<sequences.offsets[s + 1]
+            for i in rows { for j in rows { expected.append(configuration.relativePositionMode.row(query: positions[i], key: positions[j], span: configuration.attentionSpan)) } }
+        }
+        #expect(model.encoder.relativeIndex(positions: positions, sequences: sequences) == expected)
+        // Ids far apart take the per-pair path.
+        let far: [Int32] = [0, 200_000, 5, -100_000]
+        var farExpected: [Int32] = []
+        for i in 0..<4 { for j in 0..<4 { farExpected.append(configuration.relativePositionMode.row(query: far[i], key: far[j], span: configuration.attentionSpan)) } }
+        #expect(model.encoder.relativeIndex(positions: far, sequences: PackedSequences(lengths: [4])) == farExpected)
+    }
+
     static let expected: [Float] = [
         932.398681640625, -233.80511474609375, -62.78279113769531, 649.3082885742188, -620.5452270507812, 579.9387817382812, -397.13140869140625, 327.4869689941406,
         365.1065368652344, -593.294189453125, 675.0419921875, -53.24533462524414, -101.82084655761719, 114.65116882324219, -379.73846435546875, 618.2698974609375,

@@ -21,8 +21,13 @@ extension BenchCommand {
         let url = try DefaultModel.resolve(model)
         let log: (String) -> Void = { FileHandle.standardError.write(Data(("bench: " + $0 + "\n").utf8)) }
         var fields: [(String, JSONValue)] = [("tool", .string("uninlu")), ("backend", .string("cuda"))]
-        fields.append(("encoder", try CUDABenchmark.encoder(
-            modelDirectory: url, precision: precision, shapes: parsed, warmup: max(warmup, 5), iterations: iterations, log: log)))
+        if (try? ModelDirectory(url: url).family) == .rexUniNLU {
+            fields.append(("encoder", try CUDABenchmark.rexEncoder(
+                modelDirectory: url, precision: precision, shapes: parsed, warmup: max(warmup, 5), iterations: iterations, log: log)))
+        } else {
+            fields.append(("encoder", try CUDABenchmark.encoder(
+                modelDirectory: url, precision: precision, shapes: parsed, warmup: max(warmup, 5), iterations: iterations, log: log)))
+        }
         if let text {
             let labelList = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
             fields.append(("end_to_end", try await CUDABenchmark.endToEnd(

@@ -9,7 +9,7 @@ import UniNLUEngine
 struct CheckCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "check",
-        abstract: "Check the CUDA backend against the CPU reference: every op on random inputs, then the SiameseUIE fixtures.",
+        abstract: "Check the CUDA backend against the CPU reference: every op on random inputs (DeBERTa ops included), then the SiameseUIE and RexUniNLU fixtures.",
         discussion: """
             uninlu check                      ops and fixtures, FP32 and FP16
             uninlu check ops --seed 42        op-by-op parity only (NMSE tolerance per op and precision, max-abs printed)
@@ -23,6 +23,7 @@ struct CheckCommand: AsyncParsableCommand {
     @Option(help: "Seed of the random op inputs (printed; default: from the clock).") var seed: UInt64?
     @Option(help: "Precision(s) to check: fp16, fp32 or both.") var precision: String = "both"
     @Option(help: "Fixture directory (cases.json + model/).") var fixtures = "Tests/Fixtures/siamese_uie"
+    @Option(help: "RexUniNLU fixture directory (cases.json + model/); skipped when it does not exist.") var rexFixtures = "Tests/Fixtures/rex_uninlu"
     @Flag(help: "Print only failures and the summary.") var quiet = false
 
     static let noGPUExitCode: Int32 = 3
@@ -85,9 +86,47 @@ struct CheckCommand: AsyncParsableCommand {
                 }
             }
         }
+        // RexUniNLU after every SiameseUIE part, the tensor-core attention kernel last: a sticky CUDA
+        // error (it poisons the process's context) then cannot hide other results.
+        let rexAvailable = FileManager.default.fileExists(atPath: rexFixtures + "/cases.json")
+        func rexPart(_ group: String, _ vars: String, _ body: () async throws -> [CUDACheckLine]) async {
+            do {
+                lines += try await body()
+            } catch {
+                let line = CUDACheckLine(group: group, name: "setup", vars: vars, passed: false, detail: "error: \(error)")
+                printLine(line)
+                lines.append(line)
+            }
+        }
+        if part != .fixtures && part != .plans {
+            await rexPart("rex-ops", "fma attention") { try CUDACheck.runRexOps(seed: seed, precisions: precisions, log: printLine) }
+        }
+        if part == .all || part == .fixtures {
+            if rexAvailable {
+                for p in precisions {
+                    await rexPart("rex-fixtures", p.rawValue) {
+                        try await CUDACheck.runRexFixtures(fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                    }
+                }
+            } else {
+                print("rex-fixtures: skipped (no \(rexFixtures)/cases.json)")
+            }
+        }
+        if part == .all || part == .plans, rexAvailable {
+            for p in precisions {
+                await rexPart("plans", "rex \(p.rawValue)") {
+                    try await CUDACheck.runRexPlans(fixtureDirectory: URL(fileURLWithPath: rexFixtures), precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                }
+            }
+        }
+        if part != .fixtures && part != .plans {
+            await rexPart("rex-ops", "tensor-core attention") {
+                try CUDACheck.runRexOps(seed: seed, precisions: precisions, tensorCoreAttention: true, log: printLine)
+            }
+        }
         let failed = lines.filter { !$0.passed }
         print("")
-        for group in ["ops", "fixtures", "plans"] {
+        for group in ["ops", "rex-ops", "fixtures", "rex-fixtures", "plans"] {
             let inGroup = lines.filter { $0.group == group }
             if !inGroup.isEmpty {
                 print("\(group): \(inGroup.count - inGroup.filter { !$0.passed }.count)/\(inGroup.count) passed")

@@ -1,0 +1,511 @@
+import UniNLUCore
+// DeBERTa-v2 disentangled attention over packed sequences (RexUniNLU): per (query i, key j) of a
+// sequence and a head, s = (q_i·k_j + q_i·Kr[δ] + k_j·Qr[δ]) / sqrt(3d) with δ = relativeIndex(i, j)
+// (host-computed, raw or log-bucketed: the kernel only gathers), the 2-D mask, a masked softmax with
+// FP32 statistics (an all-masked row gives zeros, as upstream XSoftmax), then P·v. FP32 scores and
+// accumulators; activations FP16 or FP32. Layout as the FMA attention kernel: 4 warps a block, each
+// warp up to 4 queries of one sequence and head, lanes split the keys, then the head dimensions.
+
+enum DisentangledAttentionKernel {
+    static let source = #"""
+    template <int D>
+    __device__ __forceinline__ void disentangled_attention_impl(const act_t* __restrict__ qkv, const act_t* __restrict__ rel,
+            act_t* __restrict__ out, const int4* __restrict__ items, const unsigned char* __restrict__ mask,
+            const int* __restrict__ relIndex, int heads, int relColumns, int maxLen, float scale) {
+        constexpr int QPW = 4;
+        constexpr int DPL = (D + 31) / 32;
+        extern __shared__ float dattn_smem[];
+        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        const int4 item = items[2 * blockIdx.x];
+        const int base = items[2 * blockIdx.x + 1].x;   // start of this sequence's n*n block in mask/relIndex
+        const int head = blockIdx.y;
+        const int seqStart = item.x, len = item.y;
+        const int qFirst = item.z + warp * QPW, qEnd = item.z + item.w;
+        if (qFirst >= qEnd) return;
+        const int nq = min(QPW, qEnd - qFirst);
+        float* qs = dattn_smem + (long)warp * QPW * (maxLen + D);
+        float* ps = qs + QPW * D;
+        const int H = heads * D;
+        const long ld = 3L * H;
+        for (int e = lane; e < QPW * D; e += 32) {
+            const int qi = e / D, d = e % D;
+            qs[e] = qi < nq ? load_act(qkv, (long)(qFirst + qi) * ld + (long)head * D + d) : 0.f;
+        }
+        __syncwarp();
+        float mx[QPW];
+        #pragma unroll
+        for (int q = 0; q < QPW; ++q) mx[q] = NEG_INF;
+        for (int j = lane; j < len; j += 32) {
+            const act_t* k = qkv + (long)(seqStart + j) * ld + H + (long)head * D;
+            float kv[D];
+            #pragma unroll
+            for (int d = 0; d < D; d += 8) load_act8(k + d, kv + d);
+            #pragma unroll
+            for (int q = 0; q < QPW; ++q) {
+                float v = NEG_INF;
+                if (q < nq) {
+                    const long pair = (long)base + (long)(qFirst + q - seqStart) * len + j;
+                    if (mask[pair] != 0) {
+                        const long r = relIndex[pair];
+                        const act_t* qr = rel + r * relColumns + (long)head * D;
+                        const act_t* kr = qr + H;
+                        float s = 0.f;
+                        #pragma unroll
+                        for (int d = 0; d < D; d += 8) {
+                            float qrv[8], krv[8];
+                            load_act8(qr + d, qrv);
+                            load_act8(kr + d, krv);
+                            #pragma unroll
+                            for (int t = 0; t < 8; ++t) s += qs[q * D + d + t] * (kv[d + t] + krv[t]) + kv[d + t] * qrv[t];
+                        }
+                        v = s * scale;
+                    }
+                }
+                ps[q * maxLen + j] = v;
+                mx[q] = fmaxf(mx[q], v);
+            }
+        }
+        float sum[QPW];
+        #pragma unroll
+        for (int q = 0; q < QPW; ++q) { mx[q] = warp_max(mx[q]); sum[q] = 0.f; }
+        for (int j = lane; j < len; j += 32) {
+            #pragma unroll
+            for (int q = 0; q < QPW; ++q) {
+                const float v = ps[q * maxLen + j];
+                const float e = (v == NEG_INF) ? 0.f : expf(v - mx[q]);
+                ps[q * maxLen + j] = e;
+                sum[q] += e;
+            }
+        }
+        #pragma unroll
+        for (int q = 0; q < QPW; ++q) sum[q] = warp_sum(sum[q]);
+        __syncwarp();
+        float acc[QPW][DPL];
+        #pragma unroll
+        for (int q = 0; q < QPW; ++q) {
+            #pragma unroll
+            for (int t = 0; t < DPL; ++t) acc[q][t] = 0.f;
+        }
+        const act_t* vbase = qkv + 2L * H + (long)head * D;
+        for (int j = 0; j < len; ++j) {
+            const act_t* v = vbase + (long)(seqStart + j) * ld;
+            float vv[DPL];
+            #pragma unroll
+            for (int t = 0; t < DPL; ++t) { const int d = lane + 32 * t; vv[t] = d < D ? load_act(v, d) : 0.f; }
+            #pragma unroll
+            for (int q = 0; q < QPW; ++q) {
+                const float p = ps[q * maxLen + j];
+                #pragma unroll
+                for (int t = 0; t < DPL; ++t) acc[q][t] += p * vv[t];
+            }
+        }
+        #pragma unroll
+        for (int q = 0; q < QPW; ++q) {
+            if (q < nq) {
+                // Every key masked: sum is 0 and the row is zeros (XSoftmax), never NaN.
+                const float inv = sum[q] > 0.f ? 1.f / sum[q] : 0.f;
+                #pragma unroll
+                for (int t = 0; t < DPL; ++t) {
+                    const int d = lane + 32 * t;
+                    if (d < D) store_act(out, (long)(qFirst + q) * H + (long)head * D + d, acc[q][t] * inv);
+                }
+            }
+        }
+    }
+    #define UNINLU_DISENTANGLED_ATTENTION(D) \
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_d##D(const act_t* qkv, const act_t* rel, act_t* out, \
+            const int4* items, const unsigned char* mask, const int* relIndex, int heads, int relColumns, int maxLen, float scale) { \
+        disentangled_attention_impl<D>(qkv, rel, out, items, mask, relIndex, heads, relColumns, maxLen, scale); }
+    UNINLU_DISENTANGLED_ATTENTION(16)
+    UNINLU_DISENTANGLED_ATTENTION(32)
+    UNINLU_DISENTANGLED_ATTENTION(64)
+    UNINLU_DISENTANGLED_ATTENTION(128)
+    // Tensor-core variant (FP16, head size 64): a warp owns 16 queries of one sequence and head; keys
+    // stream in blocks of 16. Per 16x16 tile: S = Q·Kᵀ by mma.sync m16n8k16 (Q pre-scaled by
+    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, lo up to lo + 63, give
+    // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
+    // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
+    // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
+        // STAGED: K and V of each 16-key tile staged per warp in shared memory by 16-byte loads (rows padded
+    // to 144 bytes), the mma operands read with ldmatrix (.trans for V), as attention_tc_d64 does.
+    template <bool STAGED, int ROWS>
+    __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
+            const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
+            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs) {
+        constexpr int LDT = ROWS + 1;
+        constexpr int ROW = 72;
+        const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+        const int4 item = items[2 * blockIdx.x];
+        const int base = items[2 * blockIdx.x + 1].x;
+        const int head = blockIdx.y;
+        const int seqStart = item.x, len = item.y;
+        const int q0 = item.z + warp * 16;
+        const int qEnd = item.z + item.w;
+        if (q0 >= qEnd) return;
+        const int H = heads * 64;
+        const long ld = 3L * H;
+        const int g = lane >> 2, t = lane & 3;
+        const int mi = lane >> 3, mr = lane & 7;   // ldmatrix: matrix and row of this lane's address
+        unsigned int qa[4][4];
+        const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
+        const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
+        const uninlu_f16* qrow1 = qkv + (long)r1 * ld + (long)head * 64;
+        #pragma unroll
+        for (int kk = 0; kk < 4; ++kk) {
+            const int c = kk * 16 + t * 2;
+            qa[kk][0] = pack_f16x2(f16_to_f32(qrow0[c]) * scale, f16_to_f32(qrow0[c + 1]) * scale);
+            qa[kk][1] = pack_f16x2(f16_to_f32(qrow1[c]) * scale, f16_to_f32(qrow1[c + 1]) * scale);
+            qa[kk][2] = pack_f16x2(f16_to_f32(qrow0[c + 8]) * scale, f16_to_f32(qrow0[c + 9]) * scale);
+            qa[kk][3] = pack_f16x2(f16_to_f32(qrow1[c + 8]) * scale, f16_to_f32(qrow1[c + 9]) * scale);
+        }
+        float o[8][4];
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+        float m0 = NEG_INF, m1 = NEG_INF, l0 = 0.f, l1 = 0.f;
+        const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
+        const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
+        const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
+        for (int kb = 0; kb < len; kb += 16) {
+            if (STAGED) {
+                __syncwarp();
+                #pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int chunk = lane + 32 * i;
+                    const int row = chunk >> 3, col = (chunk & 7) * 8;
+                    const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+                    *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
+                    *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+                }
+                __syncwarp();
+            }
+            // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: not needed.
+            int delta[2][4];
+            int lo = 0x7fffffff, hi = -1;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    const int key = kb + nt * 8 + t * 2 + e;
+                    int d0 = -1, d1 = -1;
+                    if (key < len) {
+                        if (row0Valid && mask[pairRow0 + key] != 0) d0 = relIndex[pairRow0 + key];
+                        if (row1Valid && mask[pairRow1 + key] != 0) d1 = relIndex[pairRow1 + key];
+                    }
+                    delta[nt][e] = d0; delta[nt][2 + e] = d1;
+                    if (d0 >= 0) { lo = min(lo, d0); hi = max(hi, d0); }
+                    if (d1 >= 0) { lo = min(lo, d1); hi = max(hi, d1); }
+                }
+            }
+            #pragma unroll
+            for (int off = 16; off > 0; off >>= 1) {
+                lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, off));
+                hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, off));
+            }
+            // S = Q·Kᵀ for the 16 keys (two n-tiles of 8).
+            float s[2][4];
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f;
+            if (STAGED) {
+                #pragma unroll
+                for (int kk = 0; kk < 4; ++kk) {
+                    // matrices: (keys 0-7, dims kk*16..+7), (keys 0-7, +8..+15), (keys 8-15, kk*16..), (keys 8-15, +8..)
+                    unsigned int b0, b1, b2, b3;
+                    ldmatrix_x4(b0, b1, b2, b3, ks + ((mi >> 1) * 8 + mr) * ROW + kk * 16 + (mi & 1) * 8);
+                    mma_16816(s[0], qa[kk], b0, b1);
+                    mma_16816(s[1], qa[kk], b2, b3);
+                }
+            } else {
+                #pragma unroll
+                for (int nt = 0; nt < 2; ++nt) {
+                    const int keyRow = seqStart + min(kb + nt * 8 + g, len - 1);
+                    const unsigned int* krow = reinterpret_cast<const unsigned int*>(qkv + (long)keyRow * ld + H + (long)head * 64);
+                    #pragma unroll
+                    for (int kk = 0; kk < 4; ++kk) mma_16816(s[nt], qa[kk], krow[(kk * 16 + t * 2) >> 1], krow[(kk * 16 + t * 2 + 8) >> 1]);
+                }
+            }
+            const bool tables = hi >= lo && hi - lo < ROWS;
+            if (tables) {
+                __syncwarp();
+                // K of the 16 keys as the A operand (rows = keys g, g+8).
+                unsigned int ka[4][4];
+                const unsigned int* kr0 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g, len - 1)) * ld + H + (long)head * 64);
+                const unsigned int* kr1 = reinterpret_cast<const unsigned int*>(qkv + (long)(seqStart + min(kb + g + 8, len - 1)) * ld + H + (long)head * 64);
+                #pragma unroll
+                for (int kk = 0; kk < 4; ++kk) {
+                    const int c = (kk * 16 + t * 2) >> 1;
+                    ka[kk][0] = kr0[c]; ka[kk][1] = kr1[c]; ka[kk][2] = kr0[c + 4]; ka[kk][3] = kr1[c + 4];
+                }
+                const int tiles = (hi - lo) / 8 + 1;
+                for (int nt = 0; nt < tiles; ++nt) {
+                    const int relRow = min(lo + nt * 8 + g, relRows - 1);
+                    const unsigned int* qr = reinterpret_cast<const unsigned int*>(rel + (long)relRow * relColumns + (long)head * 64);
+                    const unsigned int* kr = reinterpret_cast<const unsigned int*>(rel + (long)relRow * relColumns + H + (long)head * 64);
+                    float c2p[4] = {0.f, 0.f, 0.f, 0.f}, p2c[4] = {0.f, 0.f, 0.f, 0.f};
+                    #pragma unroll
+                    for (int kk = 0; kk < 4; ++kk) {
+                        const int c = (kk * 16 + t * 2) >> 1;
+                        mma_16816(c2p, qa[kk], kr[c], kr[c + 4]);
+                        mma_16816(p2c, ka[kk], qr[c], qr[c + 4]);
+                    }
+                    const int col = nt * 8 + t * 2;
+                    c2pTable[g * LDT + col] = c2p[0]; c2pTable[g * LDT + col + 1] = c2p[1];
+                    c2pTable[(g + 8) * LDT + col] = c2p[2]; c2pTable[(g + 8) * LDT + col + 1] = c2p[3];
+                    p2cTable[g * LDT + col] = p2c[0] * scale; p2cTable[g * LDT + col + 1] = p2c[1] * scale;
+                    p2cTable[(g + 8) * LDT + col] = p2c[2] * scale; p2cTable[(g + 8) * LDT + col + 1] = p2c[3] * scale;
+                }
+                __syncwarp();
+            }
+            float bm0 = NEG_INF, bm1 = NEG_INF;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 4; ++e) {
+                    const int d = delta[nt][e];
+                    if (d < 0) { s[nt][e] = NEG_INF; continue; }
+                    const int qLocal = e < 2 ? g : g + 8;
+                    const int kLocal = nt * 8 + t * 2 + (e & 1);
+                    if (tables) {
+                        s[nt][e] += c2pTable[qLocal * LDT + d - lo] + p2cTable[kLocal * LDT + d - lo];
+                    } else {
+                        // Rows too far apart for the tables: the gathered terms by FMA.
+                        const uninlu_f16* qv = qkv + (long)(q0 + qLocal) * ld + (long)head * 64;
+                        const uninlu_f16* kv = qkv + (long)(seqStart + kb + kLocal) * ld + H + (long)head * 64;
+                        const uninlu_f16* qr = rel + (long)d * relColumns + (long)head * 64;
+                        const uninlu_f16* kr = qr + H;
+                        float acc = 0.f;
+                        for (int x = 0; x < 64; ++x)
+                            acc += f16_to_f32(qv[x]) * f16_to_f32(kr[x]) + f16_to_f32(kv[x]) * f16_to_f32(qr[x]);
+                        s[nt][e] += acc * scale;
+                    }
+                }
+                bm0 = fmaxf(bm0, fmaxf(s[nt][0], s[nt][1]));
+                bm1 = fmaxf(bm1, fmaxf(s[nt][2], s[nt][3]));
+            }
+            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
+            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
+            const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);
+            const float c1 = (n1 == NEG_INF) ? 1.f : expf(m1 - n1);
+            m0 = n0; m1 = n1;
+            float p[2][4];
+            float ps0 = 0.f, ps1 = 0.f;
+            #pragma unroll
+            for (int nt = 0; nt < 2; ++nt) {
+                #pragma unroll
+                for (int e = 0; e < 2; ++e) {
+                    p[nt][e] = s[nt][e] == NEG_INF ? 0.f : expf(s[nt][e] - m0);
+                    p[nt][2 + e] = s[nt][2 + e] == NEG_INF ? 0.f : expf(s[nt][2 + e] - m1);
+                    ps0 += p[nt][e];
+                    ps1 += p[nt][2 + e];
+                }
+            }
+            l0 = l0 * c0 + ps0;
+            l1 = l1 * c1 + ps1;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] *= c0; o[n][1] *= c0; o[n][2] *= c1; o[n][3] *= c1; }
+            unsigned int pa[4];
+            pa[0] = pack_f16x2(p[0][0], p[0][1]);
+            pa[1] = pack_f16x2(p[0][2], p[0][3]);
+            pa[2] = pack_f16x2(p[1][0], p[1][1]);
+            pa[3] = pack_f16x2(p[1][2], p[1][3]);
+            if (STAGED) {
+                #pragma unroll
+                for (int n = 0; n < 8; n += 2) {
+                    // matrices: (keys 0-7, dims n*8..), (keys 8-15, n*8..), (keys 0-7, (n+1)*8..), (keys 8-15, (n+1)*8..)
+                    unsigned int b0, b1, b2, b3;
+                    ldmatrix_x4_trans(b0, b1, b2, b3, vs + ((mi & 1) * 8 + mr) * ROW + (n + (mi >> 1)) * 8);
+                    mma_16816(o[n], pa, b0, b1);
+                    mma_16816(o[n + 1], pa, b2, b3);
+                }
+            } else {
+                const int k0 = kb + t * 2, k8 = kb + t * 2 + 8;
+                const uninlu_f16* v00 = qkv + (long)(seqStart + min(k0, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v01 = qkv + (long)(seqStart + min(k0 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v10 = qkv + (long)(seqStart + min(k8, len - 1)) * ld + 2L * H + (long)head * 64;
+                const uninlu_f16* v11 = qkv + (long)(seqStart + min(k8 + 1, len - 1)) * ld + 2L * H + (long)head * 64;
+                #pragma unroll
+                for (int n = 0; n < 8; ++n) {
+                    const int d = n * 8 + g;
+                    const unsigned int b0 = (unsigned int)v00[d] | ((unsigned int)v01[d] << 16);
+                    const unsigned int b1 = (unsigned int)v10[d] | ((unsigned int)v11[d] << 16);
+                    mma_16816(o[n], pa, b0, b1);
+                }
+            }
+        }
+        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
+        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        // A row with every key masked has l = 0: zeros (XSoftmax).
+        const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
+        const int row0 = q0 + g, row1 = q0 + g + 8;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            if (row0 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
+            }
+            if (row1 < qEnd) {
+                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d);
+                *dst = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
+            }
+        }
+    }
+    #define DATT_MMA_PARAMS const uninlu_f16* qkv, const uninlu_f16* rel, uninlu_f16* out, const int4* items, \
+            const unsigned char* mask, const int* relIndex, int heads, int relColumns, int relRows, float scale
+    #define DATT_MMA_ARGS qkv, rel, out, items, mask, relIndex, heads, relColumns, relRows, scale
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
+        __shared__ float tables[4][2][16 * 65];
+        const int warp = threadIdx.x >> 5;
+        datt_mma_impl<false, 64>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr);
+    }
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
+        __shared__ float tables[4][2][16 * 49];
+        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
+        const int warp = threadIdx.x >> 5;
+        datt_mma_impl<true, 48>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1]);
+    }
+
+    """#
+    static let headSizes = [16, 32, 64, 128]
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_tc_d64"] }
+    /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged variant).
+    static let tensorCoreWindow = 64
+    static let stagedTensorCoreWindow = 48
+    /// Queries a warp of the tensor-core kernel takes.
+    static let tensorCoreQueriesPerWarp = 16
+    static let warpsPerBlock = 4
+    static let queriesPerWarp = 4
+    static var queriesPerBlock: Int { warpsPerBlock * queriesPerWarp }
+    static func sharedBytes(maxLength: Int, headSize: Int) -> Int {
+        warpsPerBlock * queriesPerWarp * (maxLength + headSize) * 4
+    }
+}
+
+/// Op entry: stages the layout's work items, 2-D mask and relative indices once per packing (every
+/// layer of a forward shares them), then one launch per layer.
+enum DisentangledAttentionOp {
+    /// One packing's layout on the device.
+    final class StagedLayout {
+        let layout: DisentangledAttentionLayout
+        /// Per work item two int4: (seqStart, length, firstQuery, count), (matrixOffset, 0, 0, 0); 16
+        /// queries an item for 4-warp blocks.
+        let items: DeviceBuffer
+        let itemCount: Int
+        /// The same with 4 queries an item, for one-warp blocks (small batches: more blocks in flight).
+        let narrowItems: DeviceBuffer
+        let narrowItemCount: Int
+        /// Items of the tensor-core kernel: 64 queries (4-warp blocks) and 16 queries (one-warp blocks).
+        var tensorCoreItems: DeviceBuffer?
+        var tensorCoreItemCount = 0
+        var tensorCoreNarrowItems: DeviceBuffer?
+        var tensorCoreNarrowItemCount = 0
+        let mask: DeviceBuffer
+        let relativeIndex: DeviceBuffer
+        let maxLength: Int
+        init(layout: DisentangledAttentionLayout, items: DeviceBuffer, itemCount: Int, narrowItems: DeviceBuffer, narrowItemCount: Int,
+             mask: DeviceBuffer, relativeIndex: DeviceBuffer, maxLength: Int) {
+            self.layout = layout
+            self.items = items
+            self.itemCount = itemCount
+            self.narrowItems = narrowItems
+            self.narrowItemCount = narrowItemCount
+            self.mask = mask
+            self.relativeIndex = relativeIndex
+            self.maxLength = maxLength
+        }
+    }
+
+    static func run(_ k: CUDAKernels, qkv: CUDAMatrix, positions: CUDAMatrix, layout: DisentangledAttentionLayout, heads: Int, headSize: Int) throws -> CUDAMatrix {
+        let hidden = heads * headSize
+        guard qkv.columns == 3 * hidden, qkv.rows == layout.sequences.totalRows,
+              positions.columns >= 2 * hidden, positions.rows == layout.relativeRows
+        else {
+            throw CUDAError.shapeMismatch(
+                op: "disentangledAttention",
+                detail: "qkv \(qkv.rows)x\(qkv.columns), positions \(positions.rows)x\(positions.columns), \(layout.sequences.totalRows) rows packed, \(layout.relativeRows) relative rows, \(heads)x\(headSize)")
+        }
+        guard DisentangledAttentionKernel.headSizes.contains(headSize), hidden % 8 == 0, positions.columns % 8 == 0 else {
+            throw CUDAError.unsupported(
+                op: "disentangledAttention",
+                detail: "head size \(headSize) (have \(DisentangledAttentionKernel.headSizes)); hidden \(hidden) and the position width \(positions.columns) must be multiples of 8")
+        }
+        let out = try k.makeMatrix(rows: qkv.rows, columns: hidden)
+        guard qkv.rows > 0 else { return out }
+        let staged: StagedLayout
+        // `==` is O(1) when the arrays share storage (the same layout passed by every layer).
+        if let cached = k.disentangledLayoutCache, cached.layout == layout {
+            staged = cached
+        } else {
+            staged = try stage(k, layout)
+            k.disentangledLayoutCache = staged
+        }
+        // 4 warps (16 queries) a block when that fills the GPU twice over, else one warp (4 queries).
+        let wide = staged.itemCount * heads >= 2 * k.context.info.multiprocessorCount
+        let warps = wide ? DisentangledAttentionKernel.warpsPerBlock : 1
+        let shared = DisentangledAttentionKernel.sharedBytes(maxLength: staged.maxLength, headSize: headSize) / DisentangledAttentionKernel.warpsPerBlock * warps
+        let limit = max(48 << 10, k.context.info.maxSharedMemoryPerBlockOptin)
+        guard shared <= limit else {
+            throw CUDAError.unsupported(
+                op: "disentangledAttention", detail: "sequence of \(staged.maxLength) tokens needs \(shared) bytes of shared memory (limit \(limit))")
+        }
+        let scale = 1 / (Float(headSize) * 3).squareRoot()
+        if k.precision == .fp16, headSize == 64, k.tensorCoreDisentangledAttention {
+            if staged.tensorCoreItems == nil {
+                let items = workItems(layout, queriesPerItem: 4 * DisentangledAttentionKernel.tensorCoreQueriesPerWarp)
+                let narrow = workItems(layout, queriesPerItem: DisentangledAttentionKernel.tensorCoreQueriesPerWarp)
+                staged.tensorCoreItems = try k.stageInt32(items)
+                staged.tensorCoreItemCount = items.count / 8
+                staged.tensorCoreNarrowItems = try k.stageInt32(narrow)
+                staged.tensorCoreNarrowItemCount = narrow.count / 8
+            }
+            guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
+            let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
+            let name = k.stagedDisentangledAttention ? "disentangled_attention_tc_d64" : "disentangled_attention_mma_d64"
+            try k.context.launch(
+                k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
+                block: (tcWide ? 128 : 32, 1, 1),
+                [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
+                 .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+                 .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
+            return out
+        }
+        let name = "disentangled_attention_d\(headSize)"
+        try k.context.launch(
+            k.function(name), name: name, grid: (wide ? staged.itemCount : staged.narrowItemCount, heads, 1),
+            block: (32 * warps, 1, 1), sharedBytes: shared,
+            [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer),
+             .pointer(wide ? staged.items.pointer : staged.narrowItems.pointer),
+             .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+             .int32(Int32(positions.columns)), .int32(Int32(staged.maxLength)), .float(scale)])
+        return out
+    }
+
+    /// Per work item 8 int32: (seqStart, length, firstQuery, count, matrixOffset, 0, 0, 0); a block per item.
+    static func workItems(_ layout: DisentangledAttentionLayout, queriesPerItem: Int = DisentangledAttentionKernel.queriesPerBlock) -> [Int32] {
+        let sequences = layout.sequences
+        var items: [Int32] = []
+        for s in 0..<sequences.count {
+            let start = sequences.offsets[s], length = sequences.length(of: s)
+            var q = 0
+            while q < length {
+                let count = min(queriesPerItem, length - q)
+                items += [Int32(start), Int32(length), Int32(start + q), Int32(count), Int32(layout.matrixOffsets[s]), 0, 0, 0]
+                q += count
+            }
+        }
+        return items
+    }
+
+    static func stage(_ k: CUDAKernels, _ layout: DisentangledAttentionLayout) throws -> StagedLayout {
+        guard let total = layout.matrixOffsets.last, total <= Int(Int32.max) else {
+            throw CUDAError.unsupported(op: "disentangledAttention", detail: "more than 2^31 (query, key) pairs in one forward")
+        }
+        let items = workItems(layout)
+        let narrow = workItems(layout, queriesPerItem: DisentangledAttentionKernel.queriesPerWarp)
+        return StagedLayout(
+            layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8,
+            narrowItems: try k.stageInt32(narrow), narrowItemCount: narrow.count / 8, mask: try k.stageUInt8(layout.mask),
+            relativeIndex: try k.stageInt32(layout.relativeIndex), maxLength: layout.sequences.maxLength)
+    }
+}
