@@ -20,6 +20,9 @@
 # cores, batching from /metrics), $OUT/loadtest-summary.json and a table at the end of the log
 # (with the mean GPU utilisation per phase from nvidia-smi samples in $OUT/gpu-util.csv).
 # Knobs: DURATION (s per phase, default 6), PROCESSES (load workers, default 4), SKIP_CPU=1,
+# QUICK=1 (skip phases 3 and 3b), MULTI_GPU=0,1 (phase 3c: --devices 0,1 beside the one-GPU rows, for
+# the several-GPU goal of >= 1.8x the one-GPU throughput), CLOSED="16 32 64 128" (closed-loop connections),
+# OPEN="5000 7500" (open-loop rates),
 # UNINLU_BIN (binary, default /tmp/uninlu), LOCAL_CPU_TEST=1 (no GPU: the "cuda" phases run the CPU
 # backend on the fixture model; only to check this script on a machine without a GPU).
 set -u -o pipefail
@@ -133,16 +136,27 @@ if start_server cuda-fp16 --model "$MODEL" "${ENGINE[@]}" --devices 0; then
     DEV="${GPU:-cuda}, cuda fp16, base-size random SiameseUIE"
     # Warm-up over the range of batch shapes (GEMM algorithms are tuned per shape at first use).
     load cuda-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 >/dev/null
-    for c in 16 32 64 128; do
+    for c in ${CLOSED:-16 32 64 128}; do
         load "cuda-fp16-closed-c$c" "$DEV" --connections "$c" --warmup-seconds 2 --warmup 100000
     done
-    load cuda-fp16-open-5000 "$DEV" --connections 256 --rate 5000 --warmup-seconds 2 --warmup 100000 --drain-seconds 5
-    load cuda-fp16-open-7500 "$DEV" --connections 256 --rate 7500 --warmup-seconds 2 --warmup 100000 --drain-seconds 5
+    for r in ${OPEN:-5000 7500}; do
+        load "cuda-fp16-open-$r" "$DEV" --connections 256 --rate "$r" --warmup-seconds 2 --warmup 100000 --drain-seconds 5
+    done
     stop_server cuda-fp16
 fi
 
+# 3c. Several GPUs: one replica per listed device, the same closed-loop rows as the one-GPU server.
+if [ -n "${MULTI_GPU:-}" ] && start_server cuda-fp16-multi --model "$MODEL" "${ENGINE[@]}" --devices "$MULTI_GPU"; then
+    DEV="${GPU:-cuda} x$(echo "$MULTI_GPU" | tr ',' '\n' | wc -l), cuda fp16, base-size random SiameseUIE, --devices $MULTI_GPU"
+    load cuda-multi-warmup "$DEV" --connections 256 --warmup 0 --warmup-seconds 0 >/dev/null
+    for c in ${CLOSED:-16 32 64 128} 256; do
+        load "cuda-fp16-multi-closed-c$c" "$DEV" --connections "$c" --warmup-seconds 2 --warmup 100000
+    done
+    stop_server cuda-fp16-multi
+fi
+
 # 3. CUDA, no batching wait.
-if start_server cuda-fp16-wait0 --model "$MODEL" "${ENGINE[@]}" --max-batch-wait-ms 0; then
+if [ "${QUICK:-0}" != 1 ] && start_server cuda-fp16-wait0 --model "$MODEL" "${ENGINE[@]}" --max-batch-wait-ms 0; then
     DEV="${GPU:-cuda}, cuda fp16, base-size random SiameseUIE, --max-batch-wait-ms 0"
     load cuda-wait0-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 --duration 4 >/dev/null
     load cuda-fp16-wait0-closed-c64 "$DEV" --connections 64 --warmup-seconds 2 --warmup 100000
@@ -150,7 +164,7 @@ if start_server cuda-fp16-wait0 --model "$MODEL" "${ENGINE[@]}" --max-batch-wait
 fi
 
 # 3b. CUDA, two replicas on GPU 0.
-if start_server cuda-fp16-2rep --model "$MODEL" "${ENGINE[@]}" --devices 0,0; then
+if [ "${QUICK:-0}" != 1 ] && start_server cuda-fp16-2rep --model "$MODEL" "${ENGINE[@]}" --devices 0,0; then
     DEV="${GPU:-cuda}, cuda fp16, base-size random SiameseUIE, --devices 0,0 (two replicas on one GPU)"
     load cuda-2rep-warmup "$DEV" --connections 128 --warmup 0 --warmup-seconds 0 --duration 4 >/dev/null
     load cuda-fp16-2rep-closed-c64 "$DEV" --connections 64 --warmup-seconds 2 --warmup 100000
