@@ -108,8 +108,20 @@ public struct LoadedModel: Sendable {
     public func predict(
         text: String, schema: Schema, outputAllPrefix: Bool = false, rexOptions: RexUniNLUOptions = RexUniNLUOptions()
     ) async throws -> ExtractionResult {
-        if let rexUniNLU { return try await rexUniNLU.predict(text: text, schema: schema, options: rexOptions) }
+        try await predictWithWarnings(text: text, schema: schema, outputAllPrefix: outputAllPrefix, rexOptions: rexOptions).result
+    }
+
+    /// `predict`, plus what the pipeline left out to answer (`RexPrediction.warnings`: skipped prefixes
+    /// and labels, as upstream does silently). SiameseUIE reports none.
+    public func predictWithWarnings(
+        text: String, schema: Schema, outputAllPrefix: Bool = false, rexOptions: RexUniNLUOptions = RexUniNLUOptions()
+    ) async throws -> (result: ExtractionResult, warnings: [String]) {
+        if let rexUniNLU {
+            let prediction = try await rexUniNLU.predictWithWarnings(text: text, schema: schema, options: rexOptions)
+            return (prediction.result, prediction.warnings)
+        }
         guard let siameseUIE else { throw EngineError.familyNotImplemented(family) }
-        return try await siameseUIE.predict(text: text, schema: schema, options: SiameseUIEOptions(outputAllPrefix: outputAllPrefix))
+        let result = try await siameseUIE.predict(text: text, schema: schema, options: SiameseUIEOptions(outputAllPrefix: outputAllPrefix))
+        return (result, [])
     }
 }

@@ -12,6 +12,7 @@ enum CLI {
     static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Fixtures")
     static let siameseModel = fixtures.appendingPathComponent("siamese_uie/model").path
+    static let rexModel = fixtures.appendingPathComponent("rex_uninlu/model").path
 
     /// The binary sits in the same build products folder as the test runner.
     static var binary: URL {

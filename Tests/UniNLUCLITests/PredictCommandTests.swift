@@ -119,6 +119,30 @@ struct PredictCommandTests {
         #expect(noVocab.stderr.contains("vocab.txt"))
     }
 
+    @Test("Rex warnings go to stderr as \"warning: \" lines; stdout stays the upstream JSON")
+    func rexWarningsOnStderr() throws {
+        // Upstream case rex_long_label_skipped: a 384-character label is left out of the prompt.
+        let data = try Data(contentsOf: CLI.fixtures.appendingPathComponent("rex_uninlu/cases.json"))
+        let cases = try #require((try JSONSerialization.jsonObject(with: data) as? [String: Any])?["cases"] as? [[String: Any]])
+        let fixture = try #require(cases.first { $0["id"] as? String == "rex_long_label_skipped" })
+        let text = try #require(fixture["text"] as? String)
+        let long = try #require((fixture["schema"] as? [String: Any])?.keys.first { $0 != "人物" })
+        let schema = #"{"\#(long)": null, "人物": null}"#  // upstream's key order
+        let r = try CLI.run(["predict", "--model", CLI.rexModel, "--backend", "cpu", "--text", text, "--schema", schema,
+                             "--skip-overlong-labels", "--max-label-length", "1000"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let warnings = r.stderr.split(separator: "\n").filter { $0.hasPrefix("warning: ") }
+        #expect(warnings.count == 1, "\(r.stderr)")
+        #expect(warnings.first?.contains("was left out (as upstream)") == true, "\(r.stderr)")
+        #expect(!r.stdout.contains("warning"))
+        // stdout is upstream's output, and byte for byte what the schema without the long label prints.
+        let printed = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? NSDictionary
+        #expect(printed == fixture["output"] as? NSDictionary, "\(r.stdout)")
+        let alone = try CLI.run(["predict", "--model", CLI.rexModel, "--backend", "cpu", "--text", text, "--labels", "人物"])
+        #expect(alone.status == 0 && !alone.stderr.contains("warning: "), "\(alone.stderr)")
+        #expect(r.stdout == alone.stdout)
+    }
+
     @Test("tokenize shows ids, tokens and code-point offsets of [CLS] text [SEP]")
     func tokenize() throws {
         let r = try CLI.run(["tokenize", "--model", model, "--text", "𠮷野家Apple"])

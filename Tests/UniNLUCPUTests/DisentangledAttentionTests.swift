@@ -25,7 +25,7 @@ struct DisentangledAttentionTests {
 
     @Test("random q/k/v, positions beyond the clamp edges, random 2-D masks with an all-masked row", arguments: cases)
     func matchesReference(_ c: Case) throws {
-        var rng = DebertaOpRNG(seed: c.seed)
+        var rng = SeededGenerator(seed: c.seed)
         let hidden = c.heads * c.headSize
         let rows = c.lengths.reduce(0, +)
         let relativeRows = 2 * c.span
@@ -92,21 +92,5 @@ struct DisentangledAttentionTests {
         #expect(throws: DisentangledAttentionLayout.LayoutError.self) {
             try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [1]), mask: [1], relativeIndex: [4], relativeRows: 4)
         }
-    }
-}
-
-/// Deterministic test RNG (DebertaOpRNG64), seed printed in each case's description.
-struct DebertaOpRNG {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func uniform(_ low: Float, _ high: Float) -> Float {
-        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
     }
 }

@@ -10,7 +10,7 @@ import UniNLUCPU
 struct RotaryPairScoresTests {
     @Test("per-sequence Z with custom (resetting) positions and partial rotation")
     func matchesReference() throws {
-        var rng = DebertaOpRNG(seed: 21)
+        var rng = SeededGenerator(seed: 21)
         let width = 10
         let lengths = [1, 6, 4]
         let rows = lengths.reduce(0, +)

@@ -17,6 +17,14 @@ struct SeededGenerator: RandomNumberGenerator {
     }
 }
 
+extension SeededGenerator {
+    /// A value in `low..<high` from the top 24 bits of one draw (the DeBERTa op tests' inputs; the seed is
+    /// printed in each case's description).
+    mutating func uniform(_ low: Float, _ high: Float) -> Float {
+        low + (high - low) * Float(next() >> 40) / Float(1 << 24)
+    }
+}
+
 enum TestSeed {
     /// The base seed; each case mixes in its own parameters so that cases differ.
     static let base: UInt64 = {

@@ -59,6 +59,20 @@ final class ServerProcess: @unchecked Sendable {
         throw TestError("server did not log its port: \(stderr)")
     }
 
+    /// Runs `body` with an HTTP client that is shut down afterwards; when `body` throws, the server is
+    /// terminated first so that a failing test leaves no process behind.
+    func withClient(_ body: (HTTPClient) async throws -> Void) async throws {
+        let client = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            try await body(client)
+        } catch {
+            process.terminate()
+            try? await client.shutdown()
+            throw error
+        }
+        try await client.shutdown()
+    }
+
     func waitForExit(timeout: Duration = .seconds(300)) async throws -> Int32 {
         let deadline = ContinuousClock.now + timeout
         while process.isRunning {
@@ -79,8 +93,7 @@ extension ServerTests {
         func sigterm() async throws {
             let server = try ServerProcess(["serve", "--model", ServerFixtures.modelDirectory.path, "--backend", "cpu", "--port", "0"])
             let port = try await server.waitForPort()
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            do {
+            try await server.withClient { client in
                 var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/predict")
                 request.method = .POST
                 request.headers.add(name: "content-type", value: "application/json")
@@ -103,12 +116,7 @@ extension ServerTests {
                 let answered = try await inFlight
                 #expect(answered.status.code == 200)
                 #expect(try await server.waitForExit() == 0, "\(server.stderr)")
-            } catch {
-                server.process.terminate()
-                try? await client.shutdown()
-                throw error
             }
-            try await client.shutdown()
         }
 
         @Test("two CPU replicas from --devices 0,1: /ready and the info metric report what was loaded")
@@ -117,8 +125,7 @@ extension ServerTests {
                 "serve", "--model", ServerFixtures.modelDirectory.path, "--backend", "cpu", "--port", "0", "--devices", "0,1",
             ])
             let port = try await server.waitForPort()
-            let client = HTTPClient(eventLoopGroupProvider: .singleton)
-            do {
+            try await server.withClient { client in
                 let ready = try await client.execute(HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready"), timeout: .seconds(60))
                 #expect(ready.status.code == 200)
                 let body = try JSONParser.parse(bytes: Array(try await ready.body.collect(upTo: 1 << 20).readableBytesView))
@@ -131,12 +138,7 @@ extension ServerTests {
                 #expect(MetricsText(text).value("uninlu_model_info", ["backend": "cpu", "precision": "fp32", "replicas": "2", "devices": "cpu"]) == 1)
                 kill(server.process.processIdentifier, SIGTERM)
                 #expect(try await server.waitForExit() == 0, "\(server.stderr)")
-            } catch {
-                server.process.terminate()
-                try? await client.shutdown()
-                throw error
             }
-            try await client.shutdown()
         }
 
         @Test("--precision fp16 on the CPU backend is refused with a message", arguments: [

@@ -80,14 +80,10 @@ extension BertEncoder {
         let h = c.hiddenSize
         let names = BertWeightNames.embeddings(root)
         func norm(_ base: String) throws -> K.Norm {
-            try kernels.makeNorm(
-                gamma: store.take("\(base).weight", shape: [h]), beta: store.take("\(base).bias", shape: [h]),
-                epsilon: c.layerNormEpsilon)
+            try kernels.loadNorm(base, width: h, epsilon: c.layerNormEpsilon, from: store)
         }
         func linear(_ base: String, out: Int, in inFeatures: Int) throws -> K.Linear {
-            try kernels.makeLinear(
-                weight: store.take("\(base).weight", shape: [out, inFeatures]),
-                bias: store.take("\(base).bias", shape: [out]), outFeatures: out, inFeatures: inFeatures)
+            try kernels.loadLinear(base, out: out, in: inFeatures, from: store)
         }
         let embeddings = BertEmbeddings<K>(
             word: try kernels.makeEmbeddingTable(store.take(names.word, shape: [c.vocabularySize, h]), rows: c.vocabularySize, width: h),
@@ -100,12 +96,8 @@ extension BertEncoder {
         for (prefix, count) in layerPrefixes {
             for i in 0..<count {
                 let n = BertWeightNames.Layer(prefix: prefix, layer: i)
-                let qkvWeight = try store.take("\(n.query).weight", shape: [h, h]) + store.take("\(n.key).weight", shape: [h, h])
-                    + store.take("\(n.value).weight", shape: [h, h])
-                let qkvBias = try store.take("\(n.query).bias", shape: [h]) + store.take("\(n.key).bias", shape: [h])
-                    + store.take("\(n.value).bias", shape: [h])
                 layers.append(BertLayer<K>(
-                    qkv: try kernels.makeLinear(weight: qkvWeight, bias: qkvBias, outFeatures: 3 * h, inFeatures: h),
+                    qkv: try kernels.loadFusedQKV(query: n.query, key: n.key, value: n.value, width: h, from: store),
                     attentionOutput: try linear(n.attentionOutput, out: h, in: h),
                     attentionNorm: try norm(n.attentionNorm),
                     intermediate: try linear(n.intermediate, out: c.intermediateSize, in: h),

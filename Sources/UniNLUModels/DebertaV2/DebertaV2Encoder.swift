@@ -136,14 +136,10 @@ extension DebertaV2Encoder {
         let h = c.hiddenSize
         let names = DebertaV2WeightNames.Globals(root: root)
         func norm(_ base: String) throws -> K.Norm {
-            try kernels.makeNorm(
-                gamma: store.take("\(base).weight", shape: [h]), beta: store.take("\(base).bias", shape: [h]),
-                epsilon: c.layerNormEpsilon)
+            try kernels.loadNorm(base, width: h, epsilon: c.layerNormEpsilon, from: store)
         }
         func linear(_ base: String, out: Int, in inFeatures: Int) throws -> K.Linear {
-            try kernels.makeLinear(
-                weight: store.take("\(base).weight", shape: [out, inFeatures]),
-                bias: store.take("\(base).bias", shape: [out]), outFeatures: out, inFeatures: inFeatures)
+            try kernels.loadLinear(base, out: out, in: inFeatures, from: store)
         }
         let rows = c.vocabularySize + extraWordEmbeddingRows
         let word = try kernels.makeEmbeddingTable(store.take(names.wordEmbeddings, shape: [rows, h]), rows: rows, width: h)
@@ -159,11 +155,7 @@ extension DebertaV2Encoder {
         var layers: [DebertaV2Layer<K>] = []
         for i in 0..<c.layerCount {
             let n = DebertaV2WeightNames.Layer(root: root, layer: i)
-            let qkvWeight = try store.take("\(n.query).weight", shape: [h, h]) + store.take("\(n.key).weight", shape: [h, h])
-                + store.take("\(n.value).weight", shape: [h, h])
-            let qkvBias = try store.take("\(n.query).bias", shape: [h]) + store.take("\(n.key).bias", shape: [h])
-                + store.take("\(n.value).bias", shape: [h])
-            let qkv = try kernels.makeLinear(weight: qkvWeight, bias: qkvBias, outFeatures: 3 * h, inFeatures: h)
+            let qkv = try kernels.loadFusedQKV(query: n.query, key: n.key, value: n.value, width: h, from: store)
             layers.append(DebertaV2Layer<K>(
                 qkv: qkv,
                 attentionOutput: try linear(n.attentionOutput, out: h, in: h),

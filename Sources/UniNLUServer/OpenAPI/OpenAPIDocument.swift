@@ -3,6 +3,12 @@
 // real routes and that it parses.
 
 enum OpenAPIDocument {
+    /// The error responses of both predict routes, by status, one `"status": {"$ref": …}` line each.
+    private static let predictErrorResponses = [
+        ("400", "Error"), ("413", "Error"), ("415", "Error"), ("422", "Error"), ("429", "Overloaded"),
+        ("500", "Error"), ("503", "Error"), ("504", "Error"),
+    ].map { ##""\##($0.0)": {"$ref": "#/components/responses/\##($0.1)"}"## }.joined(separator: ",\n          ")
+
     static let json = #"""
 {
   "openapi": "3.1.0",
@@ -32,14 +38,7 @@ enum OpenAPIDocument {
             },
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PredictResponse"}}}
           },
-          "400": {"$ref": "#/components/responses/Error"},
-          "413": {"$ref": "#/components/responses/Error"},
-          "415": {"$ref": "#/components/responses/Error"},
-          "422": {"$ref": "#/components/responses/Error"},
-          "429": {"$ref": "#/components/responses/Overloaded"},
-          "500": {"$ref": "#/components/responses/Error"},
-          "503": {"$ref": "#/components/responses/Error"},
-          "504": {"$ref": "#/components/responses/Error"}
+          \#(predictErrorResponses)
         }
       }
     },
@@ -56,14 +55,7 @@ enum OpenAPIDocument {
             "description": "One output per text, in input order",
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchPredictResponse"}}}
           },
-          "400": {"$ref": "#/components/responses/Error"},
-          "413": {"$ref": "#/components/responses/Error"},
-          "415": {"$ref": "#/components/responses/Error"},
-          "422": {"$ref": "#/components/responses/Error"},
-          "429": {"$ref": "#/components/responses/Overloaded"},
-          "500": {"$ref": "#/components/responses/Error"},
-          "503": {"$ref": "#/components/responses/Error"},
-          "504": {"$ref": "#/components/responses/Error"}
+          \#(predictErrorResponses)
         }
       }
     },

@@ -47,7 +47,7 @@ struct PredictCommand: AsyncParsableCommand {
                 try await JSONLines.forEachLine(path: input) { lineNumber, parsed in
                     do {
                         let (text, schema) = try requestFields(try parsed.get())
-                        let result = try await model.predict(text: text, schema: schema, outputAllPrefix: outputAllPrefix, rexOptions: rexFlags.options)
+                        let result = try await predict(model, text: text, schema: schema, line: lineNumber)
                         print(result.json.serialized())
                     } catch {
                         failures += 1
@@ -58,7 +58,7 @@ struct PredictCommand: AsyncParsableCommand {
                 }
                 if failures > 0 { throw ExitCode(1) }
             } else if let text, let schemaArgument {
-                let result = try await model.predict(text: text, schema: schemaArgument, outputAllPrefix: outputAllPrefix, rexOptions: rexFlags.options)
+                let result = try await predict(model, text: text, schema: schemaArgument)
                 print(result.json.serialized())
             }
         } catch let exit as ExitCode {
@@ -67,6 +67,15 @@ struct PredictCommand: AsyncParsableCommand {
             printError("error: \(error)")
             throw ExitCode(2)
         }
+    }
+
+    /// Predicts and writes the pipeline's warnings to stderr, one "warning: " line each (naming the
+    /// `--input` line), so that stdout stays exactly the upstream JSON.
+    private func predict(_ model: LoadedModel, text: String, schema: Schema, line: Int? = nil) async throws -> ExtractionResult {
+        let prediction = try await model.predictWithWarnings(
+            text: text, schema: schema, outputAllPrefix: outputAllPrefix, rexOptions: rexFlags.options)
+        for warning in prediction.warnings { printError("warning: \(line.map { "line \($0): " } ?? "")\(warning)") }
+        return prediction.result
     }
 
     private func parsedSchemaArgument() throws -> Schema? {
