@@ -48,7 +48,7 @@ public struct RexUniNLUPipeline: Sendable {
             // Upstream's blank fallback assumes the marker is the first text token (it then answers []).
             let first = tokenizer.encode(text, addSpecialTokens: false).ids.first
             if first != (single ? markers.classify : markers.multiClassify) && !options.fixBlankFallbackMarker {
-                run.warnings.append("the \(single ? Self.classifyMarker : Self.multiClassifyMarker) marker is not at the start of the text: if no label passes the thresholds, upstream's fallback answers [] (put the marker first, or set RexUniNLUOptions.fixBlankFallbackMarker)")
+                run.warnings.append("the \(single ? Self.classifyMarker : Self.multiClassifyMarker) marker is not at the start of the text: if no label passes the thresholds, upstream's fallback answers [] (put the marker first, or use --fix-blank-fallback-marker / RexUniNLUOptions.fixBlankFallbackMarker)")
             }
         }
         var root = RexLevel()
