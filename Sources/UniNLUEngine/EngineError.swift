@@ -10,6 +10,8 @@ public enum EngineError: Error, CustomStringConvertible {
     case unsupportedPrecision(precision: String, backend: String, supported: [String])
     /// A CUDA device ordinal the machine does not have.
     case deviceUnavailable(device: Int, deviceCount: Int)
+    /// `--fp16-recheck-margin` asked of a model or engine it does not apply to, or out of range.
+    case recheckNotApplicable(reason: String)
 
     public var description: String {
         switch self {
@@ -26,6 +28,8 @@ public enum EngineError: Error, CustomStringConvertible {
         case let .deviceUnavailable(device, count):
             let have = count == 0 ? "no CUDA device" : "\(count) CUDA device\(count == 1 ? "" : "s") (0\(count > 1 ? "...\(count - 1)" : ""))"
             return "CUDA device \(device) does not exist: this machine has \(have); list existing devices with --devices (uninlu doctor shows them)"
+        case let .recheckNotApplicable(reason):
+            return "--fp16-recheck-margin: \(reason)"
         }
     }
 }

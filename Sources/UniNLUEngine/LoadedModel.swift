@@ -31,12 +31,21 @@ public struct LoadedModel: Sendable {
     ///   - device: the CUDA device ordinal (one replica per device: its own context, stream and model
     ///     thread). Ignored on the CPU backend; a device the machine lacks is
     ///     `EngineError.deviceUnavailable`.
+    ///   - fp16RecheckMargin: SiameseUIE on the CUDA FP16 engine only: also load the model in FP32 on
+    ///     the same device and re-run every hint with a logit within this margin of the threshold
+    ///     there (RecheckedSiameseUIEForward.swift). Anywhere else it is refused.
     public static func load(
         modelDirectory url: URL, backend: Backend = .auto, precision: ComputePrecision? = nil, device: Int = 0,
-        limits: InputLimits = InputLimits()
+        limits: InputLimits = InputLimits(), fp16RecheckMargin: Float? = nil
     ) throws -> LoadedModel {
+        if let margin = fp16RecheckMargin, !(margin.isFinite && margin >= 0) {
+            throw EngineError.recheckNotApplicable(reason: "the margin must be a number ≥ 0, not \(margin)")
+        }
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            if fp16RecheckMargin != nil {
+                throw EngineError.recheckNotApplicable(reason: "engine plans are not supported; give the model directory")
+            }
             return try load(plan: url, precision: precision, device: device, limits: limits)  // an engine plan (`uninlu build`)
         }
         let directory = try ModelDirectory(url: url)
@@ -55,8 +64,27 @@ public struct LoadedModel: Sendable {
                 let reader = try Checkpoint.open(modelDirectory: url)
                 try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
                 let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader))
-                forward = CUDASiameseUIEForward(model: model, device: device)
+                let fastForward = CUDASiameseUIEForward(model: model, device: device)
+                if let margin = fp16RecheckMargin {
+                    guard precision == .fp16 else {
+                        throw EngineError.recheckNotApplicable(reason: "it re-checks the FP16 engine, and this one runs \(precision.rawValue)")
+                    }
+                    // The reference: the same weights in FP32, its own context on the same device.
+                    let referenceKernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: ComputePrecision.fp32.cuda())
+                    let referenceReader = try Checkpoint.open(modelDirectory: url)
+                    try referenceKernels.reserveWeights(for: referenceReader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+                    let referenceModel = try SiameseUIEModel(
+                        configuration: configuration, kernels: referenceKernels, store: TensorStore(referenceReader))
+                    forward = RecheckedSiameseUIEForward(
+                        fast: fastForward, reference: CUDASiameseUIEForward(model: referenceModel, device: device),
+                        threshold: Float(SiameseUIEOptions().threshold), margin: margin)
+                } else {
+                    forward = fastForward
+                }
             } else {
+                if fp16RecheckMargin != nil {
+                    throw EngineError.recheckNotApplicable(reason: "it re-checks the CUDA FP16 engine; the CPU backend runs FP32 already")
+                }
                 let store = TensorStore(try Checkpoint.open(modelDirectory: url))
                 forward = CPUSiameseUIEForward(model: try SiameseUIEModel(configuration: configuration, kernels: CPUKernels(), store: store))
             }
@@ -66,6 +94,9 @@ public struct LoadedModel: Sendable {
             model.device = resolved == .cuda ? device : nil
             return model
         case .rexUniNLU:
+            if fp16RecheckMargin != nil {
+                throw EngineError.recheckNotApplicable(reason: "it applies to SiameseUIE models; this is a RexUniNLU model")
+            }
             let precision = try resolved.checkedPrecision(precision)
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)

@@ -14,13 +14,19 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Compute backend: auto (CUDA when a usable GPU is present, else CPU), cpu or cuda.")
     var backend: Backend = .auto
 
+    @Option(name: .customLong("fp16-recheck-margin"), help: ArgumentHelp(
+        "SiameseUIE on the CUDA FP16 engine: re-run in FP32 every hint with a logit within this margin of the threshold.",
+        discussion: "Loads the model a second time in FP32 on the same GPU; decisions FP16 could flip then match FP32 (docs/cuda-backend.md). Off by default."))
+    var fp16RecheckMargin: Float?
+
     /// `--model`, or the default model when it is left out (DefaultModel.swift).
     func modelURL() throws -> URL { try DefaultModel.resolve(model) }
 
     /// `precision`: nil for the backend's default (fp16 on CUDA, fp32 on the CPU); `device`: the
     /// CUDA device ordinal (ignored on the CPU).
     func load(limits: InputLimits = InputLimits(), precision: ComputePrecision? = nil, device: Int = 0) throws -> LoadedModel {
-        try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, device: device, limits: limits)
+        try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, device: device, limits: limits,
+                             fp16RecheckMargin: fp16RecheckMargin)
     }
 }
 

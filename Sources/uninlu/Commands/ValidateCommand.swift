@@ -41,7 +41,10 @@ struct ValidateCommand: AsyncParsableCommand {
     struct Setting: CustomStringConvertible {
         var backend: Backend
         var precision: ComputePrecision
-        var description: String { "\(backend.rawValue):\(precision.rawValue)" }
+        var recheckMargin: Float? = nil
+        var description: String {
+            "\(backend.rawValue):\(precision.rawValue)" + (recheckMargin.map { "+fp32-recheck(\($0))" } ?? "")
+        }
     }
 
     func validate() throws {
@@ -105,7 +108,7 @@ struct ValidateCommand: AsyncParsableCommand {
             // An engine plan fixes the backend (CUDA) and the precision.
             guard isPrimary else { throw CLIError("--against needs a model directory: \(url.path) is an engine plan, which runs one configuration only") }
             let plan = try EnginePlan(url: url)
-            let model = try LoadedModel.load(modelDirectory: url, limits: limitOptions.limits)
+            let model = try LoadedModel.load(modelDirectory: url, limits: limitOptions.limits, fp16RecheckMargin: modelOptions.fp16RecheckMargin)
             return Run(model: model, setting: Setting(backend: .cuda, precision: plan.precision), loadSeconds: (clock.now - start).seconds)
         }
         let resolved = try backend.resolved()
@@ -113,8 +116,12 @@ struct ValidateCommand: AsyncParsableCommand {
         if resolved == .cpu && precision != .fp32 {
             throw CLIError("the CPU backend computes in fp32 only; ask for cpu:fp32 (or --precision fp32), or the cuda backend for fp16")
         }
-        let model = try LoadedModel.load(modelDirectory: url, backend: resolved, precision: precision, limits: limitOptions.limits)
-        return Run(model: model, setting: Setting(backend: model.backend, precision: precision), loadSeconds: (clock.now - start).seconds)
+        // The FP16 re-check belongs to the configuration under test, not to the one it is compared with.
+        let margin = isPrimary ? modelOptions.fp16RecheckMargin : nil
+        let model = try LoadedModel.load(modelDirectory: url, backend: resolved, precision: precision, limits: limitOptions.limits,
+                                         fp16RecheckMargin: margin)
+        return Run(model: model, setting: Setting(backend: model.backend, precision: precision, recheckMargin: margin),
+                   loadSeconds: (clock.now - start).seconds)
     }
 }
 
