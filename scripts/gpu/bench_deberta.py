@@ -102,6 +102,23 @@ def time_cuda(fn, warmup=10, iters=50):
     return statistics.median(samples), min(samples), statistics.pstdev(samples)
 
 
+def patch_conv_mask(model):
+    """transformers 5.x: with a 3-D (Rex 2-D per sequence) attention mask, DebertaV2Encoder passes a bool
+    `input_mask` to ConvLayer, whose `1 - input_mask` then fails ("Subtraction ... with a bool tensor").
+    Older releases passed an integer mask; give the conv layer one again (same values)."""
+    import torch
+    conv = getattr(model.encoder, "conv", None)
+    if conv is None or getattr(conv, "_uninlu_patched", False):
+        return
+    original = conv.forward
+    def forward(hidden_states, residual_states, input_mask):
+        if input_mask is not None and input_mask.dtype == torch.bool:
+            input_mask = input_mask.long()
+        return original(hidden_states, residual_states, input_mask)
+    conv.forward = forward
+    conv._uninlu_patched = True
+
+
 def rex_model_call(model, w, ids, pos):
     """Upstream RexModel on one job (batch 1): DeBERTa with the 2-D mask and relative positions from
     the position ids, then Z = RoPE(ffnq h)·RoPE(ffnk h)ᵀ, copied to the host."""
@@ -156,6 +173,7 @@ def torch_bench(model_dir, out_path, uninlu_path=None):
         calls = json.load(open(uninlu_path)).get("end_to_end", {}).get("rex_calls", [])
     if calls:
         try:
+            patch_conv_mask(model)
             w = {k: t.cuda() for k, t in state.items() if not k.startswith("plm.")}
             w = {k: (t.half() if k != "rotary_emb.freqs" else t.float()) for k, t in w.items()}
             jobs = [int(n) for call in calls for n in call]
