@@ -24,15 +24,9 @@ public struct CUDACheckLine: Sendable {
 
 /// Random numbers for the checks: SplitMix64, reproducible from the printed seed.
 struct CheckRandom {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    var generator: SplitMix64
+    init(seed: UInt64) { generator = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { generator.next() }
     mutating func uniform(_ low: Float, _ high: Float) -> Float {
         low + (high - low) * Float(next() >> 40) / Float(1 << 24)
     }

@@ -60,26 +60,23 @@ public struct LoadedModel: Sendable {
                 try checkDevice(device)
                 // The context, its stream and the weights belong to this replica; from here on the
                 // model is used only on its model thread (which makes the context current per call).
-                let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
-                let reader = try Checkpoint.open(modelDirectory: url)
-                try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
-                let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader))
-                let fastForward = CUDASiameseUIEForward(model: model, device: device)
+                func cudaForward(_ precision: ComputePrecision) throws -> CUDASiameseUIEForward {
+                    let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
+                    let reader = try Checkpoint.open(modelDirectory: url)
+                    try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
+                    let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader))
+                    return CUDASiameseUIEForward(model: model, device: device)
+                }
                 if let margin = fp16RecheckMargin {
                     guard precision == .fp16 else {
                         throw EngineError.recheckNotApplicable(reason: "it re-checks the FP16 engine, and this one runs \(precision.rawValue)")
                     }
                     // The reference: the same weights in FP32, its own context on the same device.
-                    let referenceKernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: ComputePrecision.fp32.cuda())
-                    let referenceReader = try Checkpoint.open(modelDirectory: url)
-                    try referenceKernels.reserveWeights(for: referenceReader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
-                    let referenceModel = try SiameseUIEModel(
-                        configuration: configuration, kernels: referenceKernels, store: TensorStore(referenceReader))
                     forward = RecheckedSiameseUIEForward(
-                        fast: fastForward, reference: CUDASiameseUIEForward(model: referenceModel, device: device),
+                        fast: try cudaForward(precision), reference: try cudaForward(.fp32),
                         threshold: Float(SiameseUIEOptions().threshold), margin: margin)
                 } else {
-                    forward = fastForward
+                    forward = try cudaForward(precision)
                 }
             } else {
                 if fp16RecheckMargin != nil {

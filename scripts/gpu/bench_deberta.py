@@ -18,6 +18,8 @@ scripts/gpu/run-checks.sh).
 """
 import json, math, os, shutil, statistics, sys, time
 
+from bench_bert import load_state, time_cuda  # the same helpers as the BERT benchmark (this folder)
+
 SHAPES = [(1, 128), (16, 128), (128, 128), (8, 512)]
 H, F, L, HEADS, VOCAB, MARKERS = 768, 3072, 12, 12, 12800, 4
 CONFIG = {"attention_probs_dropout_prob": 0.1, "conv_act": "gelu", "conv_kernel_size": 3, "hidden_act": "gelu",
@@ -71,11 +73,6 @@ def make_model(out, fixture_dir):
     print(f"wrote {out}")
 
 
-def load_state(model_dir):
-    from safetensors.torch import load_file
-    return load_file(os.path.join(model_dir, "model.safetensors"))
-
-
 def deberta_from_state(state):
     from transformers import DebertaV2Config, DebertaV2Model
     cfg = DebertaV2Config(**{k: v for k, v in CONFIG.items() if k != "model_type"})
@@ -87,19 +84,6 @@ def deberta_from_state(state):
     if missing or unexpected:  # timings stay meaningful (random weights); say so loudly
         print(f"WARNING: DebertaV2Model state mismatch: missing {missing}, unexpected {unexpected}", flush=True)
     return model.half().cuda().eval()
-
-
-def time_cuda(fn, warmup=10, iters=50):
-    import torch
-    for _ in range(warmup):
-        fn()
-    torch.cuda.synchronize()
-    samples = []
-    for _ in range(iters):
-        s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        s.record(); fn(); e.record(); e.synchronize()
-        samples.append(s.elapsed_time(e))
-    return statistics.median(samples), min(samples), statistics.pstdev(samples)
 
 
 def patch_conv_mask(model):

@@ -35,17 +35,22 @@ train_and_validate() {
     note "[gpu1] training exit $?"
     cp /tmp/train-out/train.log /tmp/train-out/results.json "$R/" 2>/dev/null
     xz -c /tmp/train-out/preds_msra_test.jsonl > "$R/preds_msra_test.jsonl.xz" 2>/dev/null
+    # train.py leaves config.json and the weights (split in parts above 15 MiB) in its --out folder;
+    # the tokenizer files are its inputs.
     local M=/tmp/trained
     mkdir -p "$M"
-    cp /tmp/train-out/model/*.json /tmp/train-out/model/vocab.txt "$M/" 2>/dev/null
+    cp /tmp/train-out/config.json "$M/" 2>/dev/null
+    cp .carry/train/vocab.txt .carry/train/tokenizer_config.json "$M/"
+    echo '{"framework": "pytorch", "task": "siamese-uie", "model": {"type": "bert"}, "pipeline": {"type": "siamese-uie"}, "preprocessor": {"type": "siamese-uie-preprocessor"}}' \
+        > "$M/configuration.json"
     if ls /tmp/train-out/model.safetensors.part* > /dev/null 2>&1; then
         cat $(ls /tmp/train-out/model.safetensors.part* | sort -V) > "$M/model.safetensors"
         cp /tmp/train-out/model.safetensors.part* "$OUT/"
-    elif [ -f /tmp/train-out/model/model.safetensors ]; then
-        cp /tmp/train-out/model/model.safetensors "$M/"
+    elif [ -f /tmp/train-out/model.safetensors ]; then
+        cp /tmp/train-out/model.safetensors "$M/"
         split -b 15M -d -a 1 "$M/model.safetensors" "$OUT/model.safetensors.part"
     fi
-    tar -C "$M" -cJf "$OUT/model-files.tar.xz" --exclude model.safetensors . 2>/dev/null
+    tar -C "$M" -cJf "$OUT/model-files.tar.xz" --exclude model.safetensors .
     sha256sum "$M/model.safetensors" | tee "$R/model.sha256"
     for set in msra_test crosswoz_slots_test crosswoz_intents_test; do
         [ -f ".carry/train/validate/$set.jsonl" ] || continue

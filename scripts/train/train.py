@@ -253,17 +253,7 @@ def main():
     rng = random.Random(a.seed)
     pred = Predictor(model, tok, device)
 
-    if a.mode == "fp32":
-        results["train"] = train_phase(model, data, tok, rng, device, a.train_seconds, a.lr, a.lr_head, a.batch, False, "train")
-        save()
-        results["msra_test_fp32"] = eval_msra(pred, data["msra_test"], L.CANONICAL)
-        log(f"MSRA test fp32: F1 {results['msra_test_fp32']['micro']['f1']:.4f}"); save()
-        fp32_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        model.load_state_dict(snapshot_q4(model))
-        results["msra_test_q4_no_qat"] = eval_msra(pred, data["msra_test"], L.CANONICAL)
-        log(f"MSRA test Q4_0 of these weights (not shipped): F1 {results['msra_test_q4_no_qat']['micro']['f1']:.4f}"); save()
-        model.load_state_dict(fp32_state)
-    elif a.mode == "fp32-then-qat":
+    if a.mode in ("fp32", "fp32-then-qat"):
         # 1. main phase (fp32 master weights, bf16 autocast)
         results["train"] = train_phase(model, data, tok, rng, device, a.train_seconds, a.lr, a.lr_head, a.batch, False, "train")
         save()
@@ -271,16 +261,17 @@ def main():
         results["msra_test_fp32"] = eval_msra(pred, data["msra_test"], L.CANONICAL)
         log(f"MSRA test fp32: F1 {results['msra_test_fp32']['micro']['f1']:.4f}"); save()
         fp32_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-        # 3. plain Q4_0 of the trained weights (no QAT)
+        # 3. plain Q4_0 of the trained weights (no QAT), for the record
         model.load_state_dict(snapshot_q4(model))
         results["msra_test_q4_no_qat"] = eval_msra(pred, data["msra_test"], L.CANONICAL)
         log(f"MSRA test Q4 without QAT: F1 {results['msra_test_q4_no_qat']['micro']['f1']:.4f}"); save()
         model.load_state_dict(fp32_state)
+    if a.mode == "fp32-then-qat":
         # 4. QAT: fake Q4_0 on the quantized tensors with a straight-through estimator
         results["qat"] = train_phase(model, data, tok, rng, device, a.qat_seconds, a.qat_lr, a.qat_lr * 10, a.batch, True, "qat",
                                      warmup=0.0)
         save()
-    else:
+    elif a.mode == "qat-all":
         # the whole run quantization-aware: forward through fake Q4_0 weights, STE updates of fp32 latent weights
         results["qat"] = train_phase(model, data, tok, rng, device, a.train_seconds, a.lr, a.lr_head, a.batch, True, "qat-all")
         save()
