@@ -110,7 +110,6 @@ extension CUDACheck {
                     let rel = try rounded(rng.floats(relativeRows * 3 * hidden, -2, 2))
                     var positions: [Int32] = []
                     var mask: [UInt8] = []
-                    var index: [Int32] = []
                     for (s, n) in c.lengths.enumerated() {
                         // Rex-like ids: ascending with resets, plus a few far ones (clamp edges).
                         var p: [Int32] = (0..<n).map { i in
@@ -123,12 +122,13 @@ extension CUDACheck {
                             for j in 0..<n {
                                 let keep = i != fullyMaskedRow && !(s == 1 && n < 8 && i == 0) && rng.int(10) >= 3
                                 mask.append(keep ? 1 : 0)
-                                index.append(c.mode.row(query: p[i], key: p[j], span: c.span))
                             }
                         }
                     }
                     let sequences = PackedSequences(lengths: c.lengths)
-                    let layout = try DisentangledAttentionLayout(sequences: sequences, mask: mask, relativeIndex: index, relativeRows: relativeRows)
+                    let layout = try DisentangledAttentionLayout(
+                        sequences: sequences, mask: mask, positions: positions, relativeRows: relativeRows
+                    ) { c.mode.row(query: $0, key: 0, span: c.span) }
                     let ref = try cpu.download(cpu.disentangledAttention(
                         qkv: CPUMatrix(rows: total, columns: 3 * hidden, values: qkv),
                         positionProjections: CPUMatrix(rows: relativeRows, columns: 3 * hidden, values: rel),
@@ -166,7 +166,7 @@ extension CUDACheck {
                     let pairs = 81 + 16
                     return try DisentangledAttentionLayout(
                         sequences: PackedSequences(lengths: lengths), mask: (0..<pairs).map { $0 % keep == 0 ? 0 : 1 },
-                        relativeIndex: (0..<pairs).map { Int32($0 % 16) }, relativeRows: 16)
+                        positions: (0..<13).map { Int32(($0 * 5) % 9) }, distanceRows: (0..<17).map { Int32(($0 * 7) % 16) }, relativeRows: 16)
                 }
                 for keep in [3, 4, 3] {
                     let l = try layout(keep)

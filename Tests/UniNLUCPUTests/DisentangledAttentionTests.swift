@@ -31,10 +31,11 @@ struct DisentangledAttentionTests {
         let relativeRows = 2 * c.span
         let qkv = (0..<(rows * 3 * hidden)).map { _ in rng.uniform(-2, 2) }
         let projections = (0..<(relativeRows * 3 * hidden)).map { _ in rng.uniform(-2, 2) }
-        var mask: [UInt8] = [], index: [Int32] = []
+        var mask: [UInt8] = [], index: [Int32] = [], allPositions: [Int32] = []
         for n in c.lengths {
             // Positions spread wider than the span so that δ hits 0 and 2·span−1.
             let positions = (0..<n).map { _ in Int(rng.next() % UInt64(4 * c.span)) }
+            allPositions += positions.map { Int32($0) }
             for i in 0..<n {
                 for j in 0..<n {
                     mask.append(i == 0 && n > 1 ? 0 : (rng.next() % 4 == 0 ? 0 : 1))
@@ -43,7 +44,9 @@ struct DisentangledAttentionTests {
             }
         }
         let sequences = PackedSequences(lengths: c.lengths)
-        let layout = try DisentangledAttentionLayout(sequences: sequences, mask: mask, relativeIndex: index, relativeRows: relativeRows)
+        let layout = try DisentangledAttentionLayout(sequences: sequences, mask: mask, positions: allPositions, relativeRows: relativeRows) {
+            Int32(min(max(Int($0) + c.span, 0), relativeRows - 1))
+        }
         let kernels = CPUKernels()
         let out = try kernels.disentangledAttention(
             qkv: CPUMatrix(rows: rows, columns: 3 * hidden, values: qkv),
@@ -87,10 +90,17 @@ struct DisentangledAttentionTests {
         #expect(worst < 1e-5, "max relative error \(worst)")
     }
 
-    @Test("a layout with an index outside the relative table is refused")
-    func badIndexIsRefused() {
+    @Test("a layout with a row outside the relative table, or ids farther apart than its table reaches, is refused")
+    func badLayoutIsRefused() {
         #expect(throws: DisentangledAttentionLayout.LayoutError.self) {
-            try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [1]), mask: [1], relativeIndex: [4], relativeRows: 4)
+            try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [1]), mask: [1], positions: [0], distanceRows: [4], relativeRows: 4)
+        }
+        #expect(throws: DisentangledAttentionLayout.LayoutError.self) {
+            try DisentangledAttentionLayout(
+                sequences: PackedSequences(lengths: [2]), mask: [1, 1, 1, 1], positions: [0, 2], distanceRows: [0, 1, 2], relativeRows: 4)
+        }
+        #expect(throws: DisentangledAttentionLayout.LayoutError.self) {
+            try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [2]), mask: [1, 1, 1, 1], positions: [0], distanceRows: [0], relativeRows: 4)
         }
     }
 }

@@ -53,7 +53,7 @@ struct DebertaKernelTwinTests {
                         for j in 0..<len {
                             let pair = base + (row - seqStart) * len + j
                             guard layout.mask[pair] != 0 else { continue }
-                            let r = Int(layout.relativeIndex[pair])
+                            let r = layout.relativeRow(query: row, key: seqStart + j)
                             var s: Float = 0
                             for e in 0..<d {
                                 let qv = qkv[row * ld + head * d + e], kv = qkv[(seqStart + j) * ld + h + head * d + e]
@@ -85,19 +85,21 @@ struct DebertaKernelTwinTests {
         let h = heads * d, total = lengths.reduce(0, +), span = 8
         let qkv = rng.floats(total * 3 * h, -2, 2)
         let rel = rng.floats(2 * span * 3 * h, -2, 2)
-        var mask: [UInt8] = [], index: [Int32] = []
+        var mask: [UInt8] = [], allPositions: [Int32] = []
         let modes: [RelativeTwinMode] = [.raw, .bucketed]
         for n in lengths {
             let positions = (0..<n).map { _ in Int32(rng.int(30)) }
+            allPositions += positions
             let masked = n > 2 ? rng.int(n) : -1
             for i in 0..<n {
                 for j in 0..<n {
                     mask.append(i == masked || rng.int(4) == 0 ? 0 : 1)
-                    index.append(modes[Int(seed % 2)].row(positions[i], positions[j], span: span))
                 }
             }
         }
-        let layout = try DisentangledAttentionLayout(sequences: PackedSequences(lengths: lengths), mask: mask, relativeIndex: index, relativeRows: 2 * span)
+        let layout = try DisentangledAttentionLayout(
+            sequences: PackedSequences(lengths: lengths), mask: mask, positions: allPositions, relativeRows: 2 * span
+        ) { modes[Int(seed % 2)].row($0, 0, span: span) }
         let reference = DisentangledAttention.apply(
             qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
             layout: layout, heads: heads, headSize: d)
@@ -137,7 +139,7 @@ struct DebertaKernelTwinTests {
                             for kj in 0..<16 where kb + kj < len {
                                 let pair = base + (q0 + qi - seqStart) * len + kb + kj
                                 guard layout.mask[pair] != 0 else { continue }
-                                let r = Int(layout.relativeIndex[pair])
+                                let r = layout.relativeRow(query: q0 + qi, key: seqStart + kb + kj)
                                 delta[qi][kj] = r
                                 lo = min(lo, r); hi = max(hi, r)
                             }
@@ -207,19 +209,21 @@ struct DebertaKernelTwinTests {
         let d = 64, h = heads * d, total = lengths.reduce(0, +), span = 48
         let qkv = rng.floats(total * 3 * h, -1, 1)
         let rel = rng.floats(2 * span * 3 * h, -1, 1)
-        var mask: [UInt8] = [], index: [Int32] = []
+        var mask: [UInt8] = [], allPositions: [Int32] = []
         for n in lengths {
             // Rex-like position ids: blocks that restart, plus a far jump (wide windows take the direct path).
             let positions = (0..<n).map { i in Int32(i < n / 2 ? i % 9 : (i % 3 == 0 ? 90 + i : i)) }
+            allPositions += positions
             let masked = n > 2 ? rng.int(n) : -1
             for i in 0..<n {
                 for j in 0..<n {
                     mask.append(i == masked || rng.int(5) == 0 ? 0 : 1)
-                    index.append((seed % 2 == 0 ? RelativeTwinMode.raw : .bucketed).row(positions[i], positions[j], span: span))
                 }
             }
         }
-        let layout = try DisentangledAttentionLayout(sequences: PackedSequences(lengths: lengths), mask: mask, relativeIndex: index, relativeRows: 2 * span)
+        let layout = try DisentangledAttentionLayout(
+            sequences: PackedSequences(lengths: lengths), mask: mask, positions: allPositions, relativeRows: 2 * span
+        ) { (seed % 2 == 0 ? RelativeTwinMode.raw : .bucketed).row($0, 0, span: span) }
         let reference = DisentangledAttention.apply(
             qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
             layout: layout, heads: heads, headSize: d)

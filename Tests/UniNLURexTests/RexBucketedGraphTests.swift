@@ -106,8 +106,8 @@ struct RexBucketedGraphTests {
         #expect(worst < 1e-4, "max relative difference \(worst)")
     }
 
-    @Test("relativeIndex (a row per distinct distance, looked up per pair) equals RelativePositionMode.row per pair")
-    func relativeIndexLookup() throws {
+    @Test("attention layout (a row per distance, looked up per pair) equals RelativePositionMode.row per pair")
+    func relativeRowLookup() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("uninlu-rex-bucketed-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -117,20 +117,28 @@ struct RexBucketedGraphTests {
             intermediateSize: Self.ffn, positionBuckets: Self.buckets, maxRelativePositions: Self.maxRelative)
         let model = try RexUniNLUModel(
             configuration: configuration, kernels: CPUKernels(), store: TensorStore(Checkpoint.open(modelDirectory: directory)))
-        let lengths = [1, 9, 30, 4]
-        let positions: [Int32] = (0..<lengths.reduce(0, +)).map { Int32(($0 * 37) % 101) - 20 } + []
-        let sequences = PackedSequences(lengths: lengths)
-        var expected: [Int32] = []
-        for s in 0..<sequences.count {
-            let rows = sequences.offsets[s]..<sequences.offsets[s + 1]
-            for i in rows { for j in rows { expected.append(configuration.relativePositionMode.row(query: positions[i], key: positions[j], span: configuration.attentionSpan)) } }
+        func check(_ positions: [Int32], _ lengths: [Int]) throws {
+            let sequences = PackedSequences(lengths: lengths)
+            let pairs = lengths.reduce(0) { $0 + $1 * $1 }
+            let layout = try model.encoder.attentionLayout(positions: positions, sequences: sequences, masks: [UInt8](repeating: 1, count: pairs))
+            for s in 0..<sequences.count {
+                let rows = sequences.offsets[s]..<sequences.offsets[s + 1]
+                for i in rows {
+                    for j in rows {
+                        let expected = configuration.relativePositionMode.row(query: positions[i], key: positions[j], span: configuration.attentionSpan)
+                        #expect(layout.relativeRow(query: i, key: j) == Int(expected), "rows \(i), \(j)")
+                    }
+                }
+            }
         }
-        #expect(model.encoder.relativeIndex(positions: positions, sequences: sequences) == expected)
-        // Ids far apart take the per-pair path.
-        let far: [Int32] = [0, 200_000, 5, -100_000]
-        var farExpected: [Int32] = []
-        for i in 0..<4 { for j in 0..<4 { farExpected.append(configuration.relativePositionMode.row(query: far[i], key: far[j], span: configuration.attentionSpan)) } }
-        #expect(model.encoder.relativeIndex(positions: far, sequences: PackedSequences(lengths: [4])) == farExpected)
+        let lengths = [1, 9, 30, 4]
+        try check((0..<lengths.reduce(0, +)).map { Int32(($0 * 37) % 101) - 20 }, lengths)
+        // Ids far apart (never from the pipeline) still look up exactly.
+        try check([0, 200_000, 5, -100_000], [4])
+        // Past the table's limit: a clear error, not a huge allocation.
+        #expect(throws: DisentangledAttentionLayout.LayoutError.self) {
+            try model.encoder.attentionLayout(positions: [0, 3_000_000], sequences: PackedSequences(lengths: [2]), masks: [1, 1, 1, 1])
+        }
     }
 
     static let expected: [Float] = [

@@ -20,14 +20,16 @@ public enum DisentangledAttention {
             let n = sequences.length(of: s)
             guard n > 0 else { return }
             let base = layout.matrixOffsets[s]
+            let reach = layout.reach
             let scores = UnsafeMutablePointer<Float>.allocate(capacity: n)
             defer { scores.deallocate() }
             let acc = UnsafeMutablePointer<Float>.allocate(capacity: headSize)
             defer { acc.deallocate() }
             layout.mask.withUnsafeBufferPointer { mask in
-                layout.relativeIndex.withUnsafeBufferPointer { delta in
+                layout.distanceRows.withUnsafeBufferPointer { rows in
                     for i in 0..<n {
                         let q = qkv.row(start + i) + h * headSize
+                        let queryDistanceBase = Int(layout.positions[start + i]) + reach
                         var maxScore = -Float.infinity
                         for j in 0..<n {
                             let pair = base + i * n + j
@@ -36,7 +38,7 @@ public enum DisentangledAttention {
                                 continue
                             }
                             let k = qkv.row(start + j) + hidden + h * headSize
-                            let r = Int(delta[pair])
+                            let r = Int(rows[queryDistanceBase - Int(layout.positions[start + j])])
                             let qr = positions.row(r) + h * headSize
                             let kr = positions.row(r) + hidden + h * headSize
                             scores[j] = dot(q, k, qr, kr, headSize) * scale

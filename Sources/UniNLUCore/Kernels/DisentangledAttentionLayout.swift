@@ -1,7 +1,9 @@
 // What DeBERTa-v2 attention needs besides q/k/v, per packed sequence: a 2-D attention mask (RexUniNLU
-// isolates prompt blocks with it) and the relative-position row of every (query, key) pair, already
-// bucketed and clamped by the model graph. Both are host data computed once per forward and shared
-// by every layer.
+// isolates prompt blocks with it) and the relative-position row of every (query, key) pair. The row
+// depends only on the distance of the two position ids, so the layout carries each packed row's
+// position id and one table row per distance (bucketed and clamped by the model graph), not an n x n
+// index: a backend looks pairs up in it (the CUDA kernels do so on the device, so nothing of size n²
+// but the mask is built on the host or uploaded). Shared by every layer of a forward.
 
 public struct DisentangledAttentionLayout: Sendable, Equatable {
     /// Row ranges of the packed sequences.
@@ -9,12 +11,20 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
     /// For sequence `s` of length `n`: `n * n` entries starting at `matrixOffsets[s]`, row-major
     /// (row = query, column = key): 1 when the query may attend to the key.
     public let mask: [UInt8]
-    /// Same layout: the relative-embedding row `δ(i, j)` in `0..<relativeRows` for the c2p and p2c terms.
-    public let relativeIndex: [Int32]
+    /// The position id of every packed row.
+    public let positions: [Int32]
+    /// `distanceRows[p_i - p_j + reach]`: the relative-embedding row in `0..<relativeRows` of a query at
+    /// position `p_i` and a key at `p_j` (c2p and p2c terms). `2 * reach + 1` entries.
+    public let distanceRows: [Int32]
+    /// Largest |p_i - p_j| the table covers.
+    public var reach: Int { (distanceRows.count - 1) / 2 }
     /// Rows of the relative-embedding table (`2 * span`).
     public let relativeRows: Int
-    /// Start of each sequence's `n * n` block in `mask` and `relativeIndex`, plus the total at the end.
+    /// Start of each sequence's `n * n` block in `mask`, plus the total at the end.
     public let matrixOffsets: [Int]
+
+    /// Distances past this are refused: the table would be large and the pipeline never makes them.
+    public static let maxReach = 1 << 20
 
     public enum LayoutError: Error, CustomStringConvertible {
         case wrongSize(String)
@@ -23,23 +33,54 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
         }
     }
 
-    public init(sequences: PackedSequences, mask: [UInt8], relativeIndex: [Int32], relativeRows: Int) throws {
+    public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], distanceRows: [Int32], relativeRows: Int) throws {
         var offsets = [0]
         for s in 0..<sequences.count {
             let n = sequences.length(of: s)
             offsets.append(offsets[offsets.count - 1] + n * n)
         }
         let total = offsets[offsets.count - 1]
-        guard mask.count == total, relativeIndex.count == total else {
-            throw LayoutError.wrongSize("\(mask.count) mask and \(relativeIndex.count) index entries for \(total) pairs")
+        guard mask.count == total, positions.count == sequences.totalRows else {
+            throw LayoutError.wrongSize("\(mask.count) mask entries for \(total) pairs, \(positions.count) position ids for \(sequences.totalRows) rows")
         }
-        guard relativeRows > 0, relativeIndex.allSatisfy({ $0 >= 0 && Int($0) < relativeRows }) else {
-            throw LayoutError.wrongSize("a relative index outside 0..<\(relativeRows)")
+        guard distanceRows.count % 2 == 1, (distanceRows.count - 1) / 2 <= Self.maxReach else {
+            throw LayoutError.wrongSize("\(distanceRows.count) distance rows (2 * reach + 1, reach at most \(Self.maxReach))")
+        }
+        guard relativeRows > 0, distanceRows.allSatisfy({ $0 >= 0 && Int($0) < relativeRows }) else {
+            throw LayoutError.wrongSize("a relative row outside 0..<\(relativeRows)")
+        }
+        let reach = (distanceRows.count - 1) / 2
+        for s in 0..<sequences.count {
+            let rows = positions[sequences.offsets[s]..<sequences.offsets[s + 1]]
+            if let low = rows.min(), let high = rows.max(), Int(high) - Int(low) > reach {
+                throw LayoutError.wrongSize("position ids of sequence \(s) are \(Int(high) - Int(low)) apart; the distance table reaches \(reach)")
+            }
         }
         self.sequences = sequences
         self.mask = mask
-        self.relativeIndex = relativeIndex
+        self.positions = positions
+        self.distanceRows = distanceRows
         self.relativeRows = relativeRows
         matrixOffsets = offsets
+    }
+
+    /// Builds the distance table from `row(distance)` over the distances the position ids can make.
+    public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], relativeRows: Int, row: (Int32) -> Int32) throws {
+        var reach = 0
+        for s in 0..<sequences.count {
+            let rows = positions[min(sequences.offsets[s], positions.count)..<min(sequences.offsets[s + 1], positions.count)]
+            if let low = rows.min(), let high = rows.max() { reach = max(reach, Int(high) - Int(low)) }
+        }
+        guard reach <= Self.maxReach else {
+            throw LayoutError.wrongSize("position ids \(reach) apart (at most \(Self.maxReach))")
+        }
+        try self.init(sequences: sequences, mask: mask, positions: positions,
+                      distanceRows: (-reach...reach).map { row(Int32($0)) }, relativeRows: relativeRows)
+    }
+
+    /// The relative-embedding row of packed rows `query` and `key` (of the same sequence).
+    @inline(__always)
+    public func relativeRow(query: Int, key: Int) -> Int {
+        Int(distanceRows[Int(positions[query]) - Int(positions[key]) + reach])
     }
 }

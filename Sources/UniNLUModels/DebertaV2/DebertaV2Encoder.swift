@@ -42,45 +42,14 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
         self.convolution = convolution
     }
 
-    /// Relative-embedding row of every (query, key) pair of each sequence, from its position ids. The row
-    /// of each distinct distance is computed once (`RelativePositionMode.row`) and looked up per pair.
-    public func relativeIndex(positions: [Int32], sequences: PackedSequences) -> [Int32] {
+    /// The attention layout of one forward: the 2-D masks, the row position ids and the relative row of
+    /// every distance they make (`RelativePositionMode.row`, computed once per distance).
+    public func attentionLayout(positions: [Int32], sequences: PackedSequences, masks: [UInt8]) throws -> DisentangledAttentionLayout {
         let mode = configuration.relativePositionMode
         let span = configuration.attentionSpan
-        let total = (0..<sequences.count).reduce(0) { $0 + sequences.length(of: $1) * sequences.length(of: $1) }
-        var index = [Int32](repeating: 0, count: total)
-        guard total > 0, let low = positions.min(), let high = positions.max() else { return index }
-        // Distances pi - pj lie in -(high - low) ... (high - low).
-        let reach = Int(high) - Int(low)
-        guard reach <= 1 << 16 else {  // far-apart ids (never from the pipeline): per pair
-            var k = 0
-            for s in 0..<sequences.count {
-                let rows = sequences.offsets[s]..<sequences.offsets[s + 1]
-                for i in rows {
-                    for j in rows { index[k] = mode.row(query: positions[i], key: positions[j], span: span); k += 1 }
-                }
-            }
-            return index
-        }
-        let table = (-reach...reach).map { mode.row(query: Int32(clamping: $0), key: 0, span: span) }
-        index.withUnsafeMutableBufferPointer { out in
-            positions.withUnsafeBufferPointer { p in
-                table.withUnsafeBufferPointer { rows in
-                    var k = 0
-                    for s in 0..<sequences.count {
-                        let start = sequences.offsets[s], end = sequences.offsets[s + 1]
-                        for i in start..<end {
-                            let pi = Int(p[i]) + reach
-                            for j in start..<end {
-                                out[k] = rows[pi - Int(p[j])]
-                                k += 1
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        return index
+        return try DisentangledAttentionLayout(
+            sequences: sequences, mask: masks, positions: positions, relativeRows: 2 * span
+        ) { mode.row(query: $0, key: 0, span: span) }
     }
 
     /// The last layer's hidden states of packed sequences. `masks` holds each sequence's n x n 2-D mask.
@@ -91,9 +60,7 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= wordEmbeddingRows }) {
             throw ModelError.invalidInput("token id \(bad) outside the \(wordEmbeddingRows)-row embedding table")
         }
-        let layout = try DisentangledAttentionLayout(
-            sequences: sequences, mask: masks, relativeIndex: relativeIndex(positions: positions, sequences: sequences),
-            relativeRows: 2 * configuration.attentionSpan)
+        let layout = try attentionLayout(positions: positions, sequences: sequences, masks: masks)
         // Upstream multiplies the conv output by `attention_mask.sum(-2) > 0`; we implement the case where
         // every token is attended by someone (true of every Rex prompt, whose text rows see everything).
         for s in 0..<sequences.count {
