@@ -133,9 +133,10 @@ public enum CUDABenchmark {
 
     /// End-to-end latency of one request (text + flat schema), model already loaded and warmed up.
     public static func endToEnd(modelDirectory: URL, backend: Backend, precision: ComputePrecision, text: String, labels: [String],
-                                warmup: Int, iterations: Int, log: (String) -> Void) async throws -> JSONValue {
+                                warmup: Int, iterations: Int, fp16RecheckMargin: Float? = nil, log: (String) -> Void) async throws -> JSONValue {
         let loadStart = Date()
-        let model = try LoadedModel.load(modelDirectory: modelDirectory, backend: backend, precision: precision)
+        let model = try LoadedModel.load(modelDirectory: modelDirectory, backend: backend, precision: precision,
+                                         fp16RecheckMargin: fp16RecheckMargin)
         let schema = try Schema(json: .array(labels.map { .string($0) }))
         let first = try await model.predict(text: text, schema: schema)
         let firstResultSeconds = Date().timeIntervalSince(loadStart)
@@ -150,6 +151,13 @@ public enum CUDABenchmark {
         log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s", backend.rawValue, precision.rawValue, med, firstResultSeconds))
         // Rex: the model calls one request makes (jobs and their lengths), so that the PyTorch side
         // (scripts/gpu/bench_deberta.py) can run the same forwards.
+        var recheckFields: [(String, JSONValue)] = []
+        if let counters = model.recheckCounters, let margin = fp16RecheckMargin {
+            recheckFields = [("fp16_recheck", .object([
+                ("margin", .number(Double(margin))), ("hints", .number(Double(counters.hints))),
+                ("rechecked", .number(Double(counters.rechecked))),
+            ]))]
+        }
         var rexFields: [(String, JSONValue)] = []
         if let rex = model.rexUniNLU {
             let capture = CapturingRexForward(rex.forward)
@@ -162,6 +170,6 @@ public enum CUDABenchmark {
             ("median_ms", .number(med)), ("stddev_ms", .number(stddev(samples))), ("min_ms", .number(samples.min() ?? .nan)),
             ("samples", .number(Double(samples.count))), ("load_to_first_result_s", .number(firstResultSeconds)),
             ("output", first.json),
-        ] + rexFields)
+        ] + rexFields + recheckFields)
     }
 }

@@ -20,6 +20,8 @@ public struct LoadedModel: Sendable {
     public internal(set) var precision: ComputePrecision = .fp32
     /// The CUDA device ordinal the replica runs on; nil on the CPU backend.
     public internal(set) var device: Int? = nil
+    /// With `fp16RecheckMargin`: how many hints the FP32 reference re-ran, of how many.
+    public internal(set) var recheckCounters: RecheckCounters? = nil
 
     public var family: ModelFamily { directory.family }
 
@@ -56,6 +58,7 @@ public struct LoadedModel: Sendable {
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(BertConfiguration.self)
             let forward: any SiameseUIEForward
+            var counters: RecheckCounters?
             if resolved == .cuda {
                 try checkDevice(device)
                 // The context, its stream and the weights belong to this replica; from here on the
@@ -72,9 +75,11 @@ public struct LoadedModel: Sendable {
                         throw EngineError.recheckNotApplicable(reason: "it re-checks the FP16 engine, and this one runs \(precision.rawValue)")
                     }
                     // The reference: the same weights in FP32, its own context on the same device.
-                    forward = RecheckedSiameseUIEForward(
+                    let rechecked = RecheckedSiameseUIEForward(
                         fast: try cudaForward(precision), reference: try cudaForward(.fp32),
                         threshold: Float(SiameseUIEOptions().threshold), margin: margin)
+                    counters = rechecked.counters
+                    forward = rechecked
                 } else {
                     forward = try cudaForward(precision)
                 }
@@ -89,6 +94,7 @@ public struct LoadedModel: Sendable {
             var model = LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: pipeline)
             model.precision = precision
             model.device = resolved == .cuda ? device : nil
+            model.recheckCounters = counters
             return model
         case .rexUniNLU:
             if fp16RecheckMargin != nil {

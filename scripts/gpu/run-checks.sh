@@ -2,6 +2,7 @@
 # One device run: unpack the carried static binary, doctor, the CUDA parity check (ops + fixtures,
 # FP32 and FP16), then the benchmark side by side with PyTorch. Everything lands under $OUT.
 # Usage (device): bash scripts/gpu/run-checks.sh   [CHECK_ONLY=1] [SKIP_CHECK=1] [SKIP_COMPILE=1] [SKIP_BERT=1] [SKIP_REX=1]
+#   [REX_VARIANTS=0: skip the Rex runs with the other attention kernels and in FP32]
 # The check covers SiameseUIE and RexUniNLU (rex-ops, rex-fixtures); the Rex/DeBERTa-v2 benchmark
 # (scripts/gpu/bench_deberta.py) runs after the BERT one.
 set -u -o pipefail
@@ -29,12 +30,14 @@ rex_bench() {
     timeout 150 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
         --iterations 50 --warmup 10 --text "2008年北京奥运会上，菲尔普斯在国家游泳中心为美国队赢得了八枚金牌。" \
         --labels 人物,地理位置,组织机构 --output "$OUT/uninlu-rex-bench.json" 2>&1 | sed 's/^/[rex] /' | tee -a "$OUT/run.log"
+    if [ "${REX_VARIANTS:-1}" = 1 ]; then
     UNINLU_DEBERTA_ATTENTION=tc timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
         --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-staged-attention.json" 2>&1 | sed 's/^/[rex staged tc attention] /' | tee -a "$OUT/run.log"
     UNINLU_DEBERTA_ATTENTION=fma timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 \
         --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-fma-attention.json" 2>&1 | sed 's/^/[rex fma attention] /' | tee -a "$OUT/run.log"
     timeout 40 "$BIN" bench --model "$REX" --backend cuda --precision fp32 --shapes 1x128,16x128 --iterations 10 \
         --output "$OUT/uninlu-rex-bench-fp32.json" 2>&1 | sed 's/^/[rex fp32] /' | tee -a "$OUT/run.log"
+    fi
     timeout 240 python3 scripts/gpu/bench_deberta.py torch "$REX" "$OUT/torch-rex-bench.json" "$OUT/uninlu-rex-bench.json" 2>&1 \
         | grep -v Warning | sed 's/^/[rex] /' | tee -a "$OUT/run.log"
     python3 scripts/gpu/bench_deberta.py merge "$OUT/uninlu-rex-bench.json" "$OUT/torch-rex-bench.json" "$OUT/gpu-rex-bench.json" "$COMMIT" 2>&1 | tee -a "$OUT/run.log"

@@ -7,7 +7,9 @@
 #          the Rex/DeBERTa benchmark side by side with PyTorch (scripts/gpu/run-checks.sh's rex_bench).
 # At the end everything but the model is packed into $OUT/results.tar.xz (the device returns at most
 # 8 files); the model comes back as $OUT/model.safetensors.part* plus $OUT/model-files.tar.xz.
-# Knobs: TRAIN_SECONDS (default 290), CHECK_TIMEOUT (200), DEADLINE (540), SKIP_TRAIN=1, SKIP_CHECK=1, SKIP_REX=1.
+# Knobs: TRAIN_SECONDS (default 290), CHECK_TIMEOUT (200), DEADLINE (540), SKIP_TRAIN=1, SKIP_CHECK=1, SKIP_REX=1,
+# TRAIN_GPU (default 1 on a machine with two or more GPUs, else 0). Without a carried binary only the
+# training runs (validate, check and benchmark need it).
 set -u -o pipefail
 OUT=${OUT:-/tmp/uninlu-out}
 R=/tmp/session-results   # packed into $OUT at the end (the device returns at most 8 files)
@@ -15,12 +17,19 @@ mkdir -p "$R"
 exec > >(tee -a "$R/session.log") 2>&1
 note() { echo "== $(date -u +%H:%M:%S) $*"; }
 BIN=/tmp/uninlu
-xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN" || { echo "no carried binary"; exit 2; }
+if [ -f .carry/uninlu.xz ]; then
+    xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN" || { echo "cannot unpack the carried binary"; exit 2; }
+else
+    BIN=""; SKIP_CHECK=1; SKIP_REX=1
+    echo "no carried binary (.carry/uninlu.xz): training only"
+fi
+GPUS=$(nvidia-smi --query-gpu=index --format=csv,noheader | wc -l)
+TRAIN_GPU=${TRAIN_GPU:-$([ "$GPUS" -ge 2 ] && echo 1 || echo 0)}
 export PYTHONUNBUFFERED=1 UNINLU_BIN=$BIN
 COMMIT=$(cat .carry/commit 2>/dev/null || echo unknown)
 note "commit $COMMIT; $(nproc) cores"
 nvidia-smi --query-gpu=index,name,driver_version,memory.total --format=csv | tee "$R/nvidia-smi.txt"
-"$BIN" doctor > "$R/doctor.txt" 2>&1
+[ -n "$BIN" ] && "$BIN" doctor > "$R/doctor.txt" 2>&1
 
 # The carried training inputs travel xz-compressed (the 64 MiB transfer cap).
 for f in .carry/train/*.xz .carry/train/validate/*.xz; do
@@ -28,11 +37,11 @@ for f in .carry/train/*.xz .carry/train/validate/*.xz; do
 done
 
 train_and_validate() {
-    export CUDA_VISIBLE_DEVICES=1
-    note "[gpu1] training"
+    export CUDA_VISIBLE_DEVICES=$TRAIN_GPU
+    note "[gpu$TRAIN_GPU] training"
     (cd .carry/train && timeout $((${TRAIN_SECONDS:-290} + 150)) python3 train.py --data . --out /tmp/train-out \
         --mode fp32 --export q8_0 --train-seconds "${TRAIN_SECONDS:-290}") > "$R/train-stdout.log" 2>&1
-    note "[gpu1] training exit $?"
+    note "[gpu$TRAIN_GPU] training exit $?"
     cp /tmp/train-out/train.log /tmp/train-out/results.json "$R/" 2>/dev/null
     xz -c /tmp/train-out/preds_msra_test.jsonl > "$R/preds_msra_test.jsonl.xz" 2>/dev/null
     # train.py leaves config.json and the weights (split in parts above 15 MiB) in its --out folder;
@@ -52,16 +61,17 @@ train_and_validate() {
     fi
     tar -C "$M" -cJf "$OUT/model-files.tar.xz" --exclude model.safetensors .
     sha256sum "$M/model.safetensors" | tee "$R/model.sha256"
+    [ -n "$BIN" ] || { note "[gpu$TRAIN_GPU] no binary: validate skipped"; return; }
     for set in msra_test crosswoz_slots_test crosswoz_intents_test; do
         [ -f ".carry/train/validate/$set.jsonl" ] || continue
-        note "[gpu1] validate $set: cuda fp16 against cpu fp32"
+        note "[gpu$TRAIN_GPU] validate $set: cuda fp16 against cpu fp32"
         limit=60; [ "$set" = msra_test ] && limit=150
         UNINLU_CPU_THREADS=8 timeout "$limit" "$BIN" validate --model "$M" --data ".carry/train/validate/$set.jsonl" \
             --backend cuda --precision fp16 --against cpu:fp32 --output "$R/validate-$set.json" --quiet > "$R/validate-$set.txt" 2>&1
         echo "exit $?" >> "$R/validate-$set.txt"
         cat "$R/validate-$set.txt"
     done
-    note "[gpu1] done"
+    note "[gpu$TRAIN_GPU] done"
 }
 
 # Watchdog: the device call ends at 600 s; whatever still runs at DEADLINE s is stopped so that the
@@ -93,7 +103,7 @@ if [ "${SKIP_REX:-0}" != 1 ]; then
         | grep -v Warning | sed 's/^/[rex torch] /' | tail -30
     python3 scripts/gpu/bench_deberta.py merge "$R/uninlu-rex-bench.json" "$R/torch-rex-bench.json" "$R/gpu-rex-bench.json" "$COMMIT" 2>&1
 fi
-note "[gpu0] done; waiting for gpu1"
+note "[gpu0] done; waiting for training"
 [ -n "${TRAIN_PID:-}" ] && wait "$TRAIN_PID"
 kill "$WATCHDOG" 2>/dev/null
 tar -C "$R" -cJf "$OUT/results.tar.xz" .

@@ -33,6 +33,11 @@ extension BenchCommand {
             fields.append(("end_to_end", try await CUDABenchmark.endToEnd(
                 modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
                 warmup: 20, iterations: max(iterations, 100), log: log)))
+            if let margin = fp16RecheckMargin {
+                fields.append(("end_to_end_fp16_recheck", try await CUDABenchmark.endToEnd(
+                    modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
+                    warmup: 20, iterations: max(iterations, 100), fp16RecheckMargin: margin, log: log)))
+            }
         }
         let json = JSONValue.object(fields).serialized()
         if let output {

@@ -55,6 +55,8 @@ struct BenchCommand: AsyncParsableCommand {
     var labels = "出发地,目的地,时间,人物"
     @Option(help: "CUDA: write the JSON result to this file (default: stdout).")
     var output: String?
+    @Option(name: .customLong("fp16-recheck-margin"), help: "CUDA FP16, SiameseUIE: time the end-to-end request a second time with this re-check margin.")
+    var fp16RecheckMargin: Float?
 
     func validate() throws {
         if batch <= 0 { throw ValidationError("--batch must be positive") }

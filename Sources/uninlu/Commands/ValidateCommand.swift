@@ -142,13 +142,26 @@ struct Run {
     }
 
     var json: JSONValue {
-        .object([
+        var fields: [(String, JSONValue)] = [
             ("backend", .string(setting.backend.rawValue)), ("precision", .string(setting.precision.rawValue)),
             ("overall", score.overall.json), ("per_type", score.perTypeJSON),
             ("timing", .object([
                 ("load_seconds", .number(loadSeconds)), ("predict_seconds", .number(predictSeconds)),
             ])),
-        ])
+        ]
+        if let counters = model.recheckCounters, let margin = setting.recheckMargin {
+            fields.append(("fp16_recheck", .object([
+                ("margin", .number(Double(margin))), ("hints", .number(Double(counters.hints))),
+                ("rechecked", .number(Double(counters.rechecked))),
+            ])))
+        }
+        return .object(fields)
+    }
+
+    /// "re-checked R of H hints in FP32" for a run with the FP16 re-check.
+    var recheckLine: String? {
+        guard let counters = model.recheckCounters else { return nil }
+        return "  fp16 re-check: \(counters.rechecked) of \(counters.hints) hint(s) re-run in FP32"
     }
 }
 
@@ -175,6 +188,7 @@ struct Evaluation {
             let rate = run.predictSeconds > 0 ? Double(records) / run.predictSeconds : 0
             lines.append("")
             lines.append("\(run.setting): \(String(format: "%.1f", rate)) records/s (load \(String(format: "%.1f", run.loadSeconds)) s, predict \(String(format: "%.1f", run.predictSeconds)) s)")
+            if let recheck = run.recheckLine { lines.append(recheck) }
             let widths = [7, 7, 7, 7, 7, 10, 8, 8]
             let nameWidth = min(42, max(17, (perType ? run.score.types.map(displayWidth).max() ?? 0 : 0) + 2))
             func row(_ name: String, _ cells: [String]) -> String {
