@@ -105,7 +105,7 @@ if [ "${SKIP_REX:-0}" != 1 ]; then
 fi
 note "[gpu0] done; waiting for training"
 [ -n "${TRAIN_PID:-}" ] && wait "$TRAIN_PID"
-kill "$WATCHDOG" 2>/dev/null
+pkill -P "$WATCHDOG" 2>/dev/null; kill "$WATCHDOG" 2>/dev/null   # the sleep too: it holds the output pipe open
 tar -C "$R" -cJf "$OUT/results.tar.xz" .
 ls -l "$OUT"
 note "all done"
