@@ -21,7 +21,7 @@ struct BundledModelTests {
             "\(r.stdout)")
     }
 
-    @Test("a hand-written NER sample: micro F1 at least 0.85 (0.93 when the model was committed)")
+    @Test("a hand-written NER sample: micro F1 at least 0.85 (0.93 with the committed model)")
     func handWrittenSample() throws {
         let data = CLI.fixtures.appendingPathComponent("bundled_model/ner_sample.jsonl").path
         let report = FileManager.default.temporaryDirectory.appendingPathComponent("uninlu-bundled-\(UUID().uuidString).json")
