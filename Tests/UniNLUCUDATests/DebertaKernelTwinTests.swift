@@ -78,6 +78,42 @@ struct DebertaKernelTwinTests {
         return out
     }
 
+    @Test("relative_index_build: one block per (query, sequence), threads over keys, gives layout.relativeRow for every pair")
+    func relativeIndexBuildTwin() throws {
+        var rng = TwinRandom(state: 42)
+        let lengths = [1, 37, 5, 130], span = 16
+        let positions = lengths.flatMap { n in (0..<n).map { i in Int32(i < n / 2 ? i % 7 : 40 + rng.int(60)) } }
+        let pairs = lengths.reduce(0) { $0 + $1 * $1 }
+        let layout = try DisentangledAttentionLayout(
+            sequences: PackedSequences(lengths: lengths), mask: [UInt8](repeating: 1, count: pairs), positions: positions,
+            relativeRows: 2 * span) { RelativeTwinMode.bucketed.row($0, 0, span: span) }
+        // The kernel's sequence table (start, length, matrixOffset, 0) and its grid (maxLength, sequences) x 128 threads.
+        let sequences = layout.sequences
+        var index = [Int32](repeating: -1, count: pairs)
+        for s in 0..<sequences.count {
+            let start = sequences.offsets[s], len = sequences.length(of: s), offset = layout.matrixOffsets[s]
+            for i in 0..<sequences.maxLength where i < len {
+                let qDist = Int(layout.positions[start + i]) + layout.reach
+                for thread in 0..<128 {
+                    var j = thread
+                    while j < len {
+                        index[offset + i * len + j] = layout.distanceRows[qDist - Int(layout.positions[start + j])]
+                        j += 128
+                    }
+                }
+            }
+        }
+        for s in 0..<sequences.count {
+            let start = sequences.offsets[s], len = sequences.length(of: s), offset = layout.matrixOffsets[s]
+            for i in 0..<len {
+                for j in 0..<len {
+                    #expect(Int(index[offset + i * len + j]) == layout.relativeRow(query: start + i, key: start + j))
+                    #expect(index[offset + i * len + j] == RelativeTwinMode.bucketed.row(positions[start + i], positions[start + j], span: span))
+                }
+            }
+        }
+    }
+
     @Test("disentangled attention: work items and gathers reproduce the CPU op (raw and log-bucketed indices, fully masked rows)",
           arguments: [([1, 7, 40], 2, 16, 0), ([33, 5], 3, 32, 1), ([17], 1, 64, 2)])
     func disentangledTwin(lengths: [Int], heads: Int, d: Int, seed: UInt64) throws {

@@ -61,7 +61,7 @@ extension CUDAKernels {
         // The staged DeBERTa layout may have come from the cache (staged before the capture): the
         // graph reads it at every replay, so it keeps those buffers too.
         let retained = pool.endRetaining()
-            + (disentangledLayoutCache.map { [$0.items, $0.narrowItems, $0.mask, $0.positions, $0.distanceRows] + [$0.tensorCoreItems, $0.tensorCoreNarrowItems].compactMap { $0 } } ?? [])
+            + (disentangledLayoutCache.map { [$0.items, $0.narrowItems, $0.mask, $0.positions, $0.distanceRows, $0.sequenceTable, $0.relativeIndex] + [$0.tensorCoreItems, $0.tensorCoreNarrowItems].compactMap { $0 } } ?? [])
         try driver.check(driver.cuStreamEndCapture(context.stream, &captured), "cuStreamEndCapture")
         defer { if let captured { _ = driver.cuGraphDestroy(captured) } }
         var exec: CUgraphExec?

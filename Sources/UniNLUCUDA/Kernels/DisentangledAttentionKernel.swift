@@ -1,8 +1,8 @@
 import UniNLUCore
 // DeBERTa-v2 disentangled attention over packed sequences (RexUniNLU): per (query i, key j) of a
-// sequence and a head, s = (q_i·k_j + q_i·Kr[δ] + k_j·Qr[δ]) / sqrt(3d) with δ = distanceRows[p_i - p_j
-// + reach] (p = the rows' position ids; the table is host-computed per forward, raw or log-bucketed,
-// 2·reach+1 entries: the kernel looks each pair up on the device), the 2-D mask, a masked softmax with
+// sequence and a head, s = (q_i·k_j + q_i·Kr[δ] + k_j·Qr[δ]) / sqrt(3d) with δ = relativeIndex(i, j)
+// (built on the device by relative_index_build from the position ids and the per-distance table,
+// raw or log-bucketed: the attention kernels only gather), the 2-D mask, a masked softmax with
 // FP32 statistics (an all-masked row gives zeros, as upstream XSoftmax), then P·v. FP32 scores and
 // accumulators; activations FP16 or FP32. Layout as the FMA attention kernel: 4 warps a block, each
 // warp up to 4 queries of one sequence and head, lanes split the keys, then the head dimensions.
@@ -12,13 +12,13 @@ enum DisentangledAttentionKernel {
     template <int D>
     __device__ __forceinline__ void disentangled_attention_impl(const act_t* __restrict__ qkv, const act_t* __restrict__ rel,
             act_t* __restrict__ out, const int4* __restrict__ items, const unsigned char* __restrict__ mask,
-            const int* __restrict__ posIds, const int* __restrict__ distRows, int reach, int heads, int relColumns, int maxLen, float scale) {
+            const int* __restrict__ relIndex, int heads, int relColumns, int maxLen, float scale) {
         constexpr int QPW = 4;
         constexpr int DPL = (D + 31) / 32;
         extern __shared__ float dattn_smem[];
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[2 * blockIdx.x];
-        const int base = items[2 * blockIdx.x + 1].x;   // start of this sequence's n*n block in mask
+        const int base = items[2 * blockIdx.x + 1].x;   // start of this sequence's n*n block in mask/relIndex
         const int head = blockIdx.y;
         const int seqStart = item.x, len = item.y;
         const int qFirst = item.z + warp * QPW, qEnd = item.z + item.w;
@@ -36,12 +36,8 @@ enum DisentangledAttentionKernel {
         float mx[QPW];
         #pragma unroll
         for (int q = 0; q < QPW; ++q) mx[q] = NEG_INF;
-        int qDist[QPW];   // p_i + reach of each query: δ = distRows[qDist - p_j]
-        #pragma unroll
-        for (int q = 0; q < QPW; ++q) qDist[q] = q < nq ? posIds[qFirst + q] + reach : 0;
         for (int j = lane; j < len; j += 32) {
             const act_t* k = qkv + (long)(seqStart + j) * ld + H + (long)head * D;
-            const int keyPos = posIds[seqStart + j];
             float kv[D];
             #pragma unroll
             for (int d = 0; d < D; d += 8) load_act8(k + d, kv + d);
@@ -51,7 +47,7 @@ enum DisentangledAttentionKernel {
                 if (q < nq) {
                     const long pair = (long)base + (long)(qFirst + q - seqStart) * len + j;
                     if (mask[pair] != 0) {
-                        const long r = distRows[qDist[q] - keyPos];
+                        const long r = relIndex[pair];
                         const act_t* qr = rel + r * relColumns + (long)head * D;
                         const act_t* kr = qr + H;
                         float s = 0.f;
@@ -119,9 +115,8 @@ enum DisentangledAttentionKernel {
     }
     #define UNINLU_DISENTANGLED_ATTENTION(D) \
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_d##D(const act_t* qkv, const act_t* rel, act_t* out, \
-            const int4* items, const unsigned char* mask, const int* posIds, const int* distRows, int reach, int heads, int relColumns, \
-            int maxLen, float scale) { \
-        disentangled_attention_impl<D>(qkv, rel, out, items, mask, posIds, distRows, reach, heads, relColumns, maxLen, scale); }
+            const int4* items, const unsigned char* mask, const int* relIndex, int heads, int relColumns, int maxLen, float scale) { \
+        disentangled_attention_impl<D>(qkv, rel, out, items, mask, relIndex, heads, relColumns, maxLen, scale); }
     UNINLU_DISENTANGLED_ATTENTION(16)
     UNINLU_DISENTANGLED_ATTENTION(32)
     UNINLU_DISENTANGLED_ATTENTION(64)
@@ -137,8 +132,8 @@ enum DisentangledAttentionKernel {
     template <bool STAGED, int ROWS>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
-            const unsigned char* __restrict__ mask, const int* __restrict__ posIds, const int* __restrict__ distRows, int reach,
-            int heads, int relColumns, int relRows, float scale, float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs) {
+            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs) {
         constexpr int LDT = ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -172,7 +167,6 @@ enum DisentangledAttentionKernel {
         const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
-        const int qDist0 = posIds[r0] + reach, qDist1 = posIds[r1] + reach;   // δ = distRows[qDist - p_key]
         for (int kb = 0; kb < len; kb += 16) {
             if (STAGED) {
                 __syncwarp();
@@ -196,9 +190,8 @@ enum DisentangledAttentionKernel {
                     const int key = kb + nt * 8 + t * 2 + e;
                     int d0 = -1, d1 = -1;
                     if (key < len) {
-                        const int keyPos = posIds[seqStart + key];
-                        if (row0Valid && mask[pairRow0 + key] != 0) d0 = distRows[qDist0 - keyPos];
-                        if (row1Valid && mask[pairRow1 + key] != 0) d1 = distRows[qDist1 - keyPos];
+                        if (row0Valid && mask[pairRow0 + key] != 0) d0 = relIndex[pairRow0 + key];
+                        if (row1Valid && mask[pairRow1 + key] != 0) d1 = relIndex[pairRow1 + key];
                     }
                     delta[nt][e] = d0; delta[nt][2 + e] = d1;
                     if (d0 >= 0) { lo = min(lo, d0); hi = max(hi, d0); }
@@ -360,8 +353,8 @@ enum DisentangledAttentionKernel {
         }
     }
     #define DATT_MMA_PARAMS const uninlu_f16* qkv, const uninlu_f16* rel, uninlu_f16* out, const int4* items, \
-            const unsigned char* mask, const int* posIds, const int* distRows, int reach, int heads, int relColumns, int relRows, float scale
-    #define DATT_MMA_ARGS qkv, rel, out, items, mask, posIds, distRows, reach, heads, relColumns, relRows, scale
+            const unsigned char* mask, const int* relIndex, int heads, int relColumns, int relRows, float scale
+    #define DATT_MMA_ARGS qkv, rel, out, items, mask, relIndex, heads, relColumns, relRows, scale
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
@@ -374,9 +367,22 @@ enum DisentangledAttentionKernel {
         datt_mma_impl<true, 48>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1]);
     }
 
+    // The n x n relative-row index of every sequence, from the rows' position ids and the per-distance
+    // table (DisentangledAttentionLayout): one block per (query, sequence), threads over the keys.
+    // Built on the device once per packing (and inside a captured graph), so the host builds and
+    // uploads only O(rows + distances) for it; the attention kernels then read it as before.
+    extern "C" __global__ void relative_index_build(const int* __restrict__ posIds, const int* __restrict__ distRows, int reach,
+            const int4* __restrict__ seqs, int* __restrict__ relIndex) {
+        const int4 seq = seqs[blockIdx.y];   // (start, length, matrixOffset, 0)
+        const int i = blockIdx.x;
+        if (i >= seq.y) return;
+        const int qDist = posIds[seq.x + i] + reach;
+        int* row = relIndex + (long)seq.z + (long)i * seq.y;
+        for (int j = threadIdx.x; j < seq.y; j += blockDim.x) row[j] = distRows[qDist - posIds[seq.x + j]];
+    }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_tc_d64"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_tc_d64", "relative_index_build"] }
     /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged variant).
     static let tensorCoreWindow = 64
     static let stagedTensorCoreWindow = 48
@@ -409,12 +415,16 @@ enum DisentangledAttentionOp {
         var tensorCoreNarrowItems: DeviceBuffer?
         var tensorCoreNarrowItemCount = 0
         let mask: DeviceBuffer
-        /// Position id per packed row and the relative row per distance (the layout's, as int32).
+        /// Position id per packed row and the relative row per distance (the layout's, as int32), and
+        /// the n x n relative-row index relative_index_build makes of them on the device.
         let positions: DeviceBuffer
         let distanceRows: DeviceBuffer
+        let sequenceTable: DeviceBuffer
+        let relativeIndex: DeviceBuffer
         let maxLength: Int
         init(layout: DisentangledAttentionLayout, items: DeviceBuffer, itemCount: Int, narrowItems: DeviceBuffer, narrowItemCount: Int,
-             mask: DeviceBuffer, positions: DeviceBuffer, distanceRows: DeviceBuffer, maxLength: Int) {
+             mask: DeviceBuffer, positions: DeviceBuffer, distanceRows: DeviceBuffer, sequenceTable: DeviceBuffer,
+             relativeIndex: DeviceBuffer, maxLength: Int) {
             self.layout = layout
             self.items = items
             self.itemCount = itemCount
@@ -423,6 +433,8 @@ enum DisentangledAttentionOp {
             self.mask = mask
             self.positions = positions
             self.distanceRows = distanceRows
+            self.sequenceTable = sequenceTable
+            self.relativeIndex = relativeIndex
             self.maxLength = maxLength
         }
     }
@@ -477,8 +489,8 @@ enum DisentangledAttentionOp {
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
                 block: (tcWide ? 128 : 32, 1, 1),
                 [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
-                 .pointer(staged.mask.pointer), .pointer(staged.positions.pointer), .pointer(staged.distanceRows.pointer),
-                 .int32(Int32(layout.reach)), .int32(Int32(heads)), .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
+                 .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+                 .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
             return out
         }
         let name = "disentangled_attention_d\(headSize)"
@@ -487,8 +499,8 @@ enum DisentangledAttentionOp {
             block: (32 * warps, 1, 1), sharedBytes: shared,
             [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer),
              .pointer(wide ? staged.items.pointer : staged.narrowItems.pointer),
-             .pointer(staged.mask.pointer), .pointer(staged.positions.pointer), .pointer(staged.distanceRows.pointer),
-             .int32(Int32(layout.reach)), .int32(Int32(heads)), .int32(Int32(positions.columns)), .int32(Int32(staged.maxLength)), .float(scale)])
+             .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+             .int32(Int32(positions.columns)), .int32(Int32(staged.maxLength)), .float(scale)])
         return out
     }
 
@@ -512,12 +524,30 @@ enum DisentangledAttentionOp {
         guard let total = layout.matrixOffsets.last, total <= Int(Int32.max) else {
             throw CUDAError.unsupported(op: "disentangledAttention", detail: "more than 2^31 (query, key) pairs in one forward")
         }
+        let sequences = layout.sequences
+        guard sequences.count <= 65_535 else {
+            throw CUDAError.unsupported(op: "disentangledAttention", detail: "\(sequences.count) sequences in one forward (at most 65535)")
+        }
         let items = workItems(layout)
         let narrow = workItems(layout, queriesPerItem: DisentangledAttentionKernel.queriesPerWarp)
-        return StagedLayout(
+        var table: [Int32] = []
+        table.reserveCapacity(4 * sequences.count)
+        for s in 0..<sequences.count {
+            table += [Int32(sequences.offsets[s]), Int32(sequences.length(of: s)), Int32(layout.matrixOffsets[s]), 0]
+        }
+        let staged = StagedLayout(
             layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8,
             narrowItems: try k.stageInt32(narrow), narrowItemCount: narrow.count / 8, mask: try k.stageUInt8(layout.mask),
             positions: try k.stageInt32(layout.positions), distanceRows: try k.stageInt32(layout.distanceRows),
-            maxLength: layout.sequences.maxLength)
+            sequenceTable: try k.stageInt32(table), relativeIndex: try k.allocateFloats(total),  // int32 entries
+            maxLength: sequences.maxLength)
+        if total > 0 {
+            try k.context.launch(
+                k.function("relative_index_build"), name: "relative_index_build", grid: (sequences.maxLength, sequences.count, 1),
+                block: (128, 1, 1),
+                [.pointer(staged.positions.pointer), .pointer(staged.distanceRows.pointer), .int32(Int32(layout.reach)),
+                 .pointer(staged.sequenceTable.pointer), .pointer(staged.relativeIndex.pointer)])
+        }
+        return staged
     }
 }
