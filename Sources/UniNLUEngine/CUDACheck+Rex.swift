@@ -88,11 +88,13 @@ extension CUDACheck {
             if tensorCoreAttention && precision != .fp16 { continue }
             let tensorCore = tensorCoreAttention
             gpu.tensorCoreDisentangledAttention = tensorCore
-            for staged in tensorCore ? [false, true] : [false] {
+            // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), staged.
+            for (staged, split) in tensorCore ? [(false, false), (false, true), (true, false)] : [(false, false)] {
             gpu.stagedDisentangledAttention = staged
+            gpu.splitDisentangledAttention = split
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
-                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? (staged ? "tc-staged" : "mma") : "fma"
+                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? (staged ? "tc-staged" : split ? "mma-split" : "mma") : "fma"
                 let modeName: String
                 switch c.mode {
                 case .raw: modeName = "raw"
@@ -100,7 +102,8 @@ extension CUDACheck {
                 }
                 let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
                 let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
-                let blocks = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount ? "4-warp" : "1-warp"
+                let wide = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount
+                let blocks = wide ? "4-warp" : kernel == "mma-split" ? "4-warp split keys" : "1-warp"
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) positions=\(c.sequential ? "rex-like" : "random") kernel=\(kernel) blocks=\(blocks)"
                 do {
                     let total = c.lengths.reduce(0, +)
@@ -156,6 +159,7 @@ extension CUDACheck {
             }
             }
             gpu.stagedDisentangledAttention = false
+            gpu.splitDisentangledAttention = true
             if tensorCoreAttention { continue }
             // The same layout object across calls reuses the staged layout; a new one restages it.
             do {

@@ -151,7 +151,7 @@ struct DebertaKernelTwinTests {
     /// ceil((hi-lo+1)/8)·8 columns (rows clamped to the table) when hi - lo < 64, else direct dot
     /// products; online softmax per row; all-masked rows give zeros.
     static func emulateTensorCore(qkv: [Float], rel: [Float], relColumns: Int, relRows: Int, layout: DisentangledAttentionLayout, heads: Int,
-                                  narrow: Bool, window: Int, windowsUsed: inout (tables: Int, direct: Int)) -> [Float] {
+                                  narrow: Bool, window: Int, split: Int = 1, windowsUsed: inout (tables: Int, direct: Int)) -> [Float] {
         let d = 64, h = heads * d, ld = 3 * h
         let perWarp = DisentangledAttentionKernel.tensorCoreQueriesPerWarp
         let items = DisentangledAttentionOp.workItems(layout, queriesPerItem: narrow ? perWarp : 4 * perWarp)
@@ -162,12 +162,15 @@ struct DebertaKernelTwinTests {
             let seqStart = Int(items[8 * block]), len = Int(items[8 * block + 1]), first = Int(items[8 * block + 2])
             let count = Int(items[8 * block + 3]), base = Int(items[8 * block + 4])
             for head in 0..<heads {
-                for warp in 0..<(narrow ? 1 : 4) {
-                    let q0 = first + warp * perWarp, qEnd = first + count
+                // split > 1 (narrow items only): the warps share the item's queries and take every
+                // split-th 16-key tile; their (m, l, o) partials are merged at the end.
+                var partials: [(m: [Float], l: [Float], o: [[Float]])] = []
+                for warp in 0..<(split > 1 ? split : narrow ? 1 : 4) {
+                    let q0 = first + (split > 1 ? 0 : warp * perWarp), qEnd = first + count
                     guard q0 < qEnd else { continue }
                     var m = [Float](repeating: -.infinity, count: 16), l = [Float](repeating: 0, count: 16)
                     var o = [[Float]](repeating: [Float](repeating: 0, count: d), count: 16)
-                    var kb = 0
+                    var kb = split > 1 ? warp * 16 : 0
                     while kb < len {
                         var delta = [[Int]](repeating: [Int](repeating: -1, count: 16), count: 16)
                         var lo = Int.max, hi = -1
@@ -226,11 +229,22 @@ struct DebertaKernelTwinTests {
                                 o[qi][x] = acc
                             }
                         }
-                        kb += 16
+                        kb += 16 * split
                     }
+                    if split > 1 { partials.append((m, l, o)); continue }
                     for qi in 0..<16 where q0 + qi < qEnd {
                         let inv: Float = l[qi] > 0 ? 1 / l[qi] : 0
                         for x in 0..<d { out[(q0 + qi) * h + head * d + x] = o[qi][x] * inv }
+                    }
+                }
+                // The split kernel's merge: weights exp(m_w - M), a warp that saw no key weighs 0.
+                for qi in 0..<16 where split > 1 && first + qi < first + count {
+                    let top = partials.map { $0.m[qi] }.max() ?? -.infinity
+                    let weights = partials.map { $0.m[qi] == -.infinity ? Float(0) : expf($0.m[qi] - top) }
+                    let total = zip(partials, weights).reduce(Float(0)) { $0 + $1.0.l[qi] * $1.1 }
+                    let inv: Float = total > 0 ? 1 / total : 0
+                    for x in 0..<d {
+                        out[(first + qi) * h + head * d + x] = zip(partials, weights).reduce(Float(0)) { $0 + $1.0.o[qi][x] * $1.1 } * inv
                     }
                 }
             }
@@ -263,11 +277,12 @@ struct DebertaKernelTwinTests {
         let reference = DisentangledAttention.apply(
             qkv: CPUMatrix(rows: total, columns: 3 * h, values: qkv), positions: CPUMatrix(rows: 2 * span, columns: 3 * h, values: rel),
             layout: layout, heads: heads, headSize: d)
-        for (narrow, window) in [(false, DisentangledAttentionKernel.tensorCoreWindow), (true, DisentangledAttentionKernel.tensorCoreWindow),
-                                 (false, DisentangledAttentionKernel.stagedTensorCoreWindow)] {
+        for (narrow, window, split) in [(false, DisentangledAttentionKernel.tensorCoreWindow, 1), (true, DisentangledAttentionKernel.tensorCoreWindow, 1),
+                                        (true, DisentangledAttentionKernel.tensorCoreWindow, DisentangledAttentionKernel.splitWarps),
+                                        (false, DisentangledAttentionKernel.stagedTensorCoreWindow, 1)] {
             var windows = (tables: 0, direct: 0)
             let twin = Self.emulateTensorCore(qkv: qkv, rel: rel, relColumns: 3 * h, relRows: 2 * span, layout: layout, heads: heads,
-                                              narrow: narrow, window: window, windowsUsed: &windows)
+                                              narrow: narrow, window: window, split: split, windowsUsed: &windows)
             #expect(!twin.contains { $0.isNaN }, "every output element written (narrow \(narrow))")
             #expect(maxAbsDifference(twin, reference.values) < 1e-4, "narrow \(narrow)")
             #expect(windows.tables > 0, "some tiles use the C2P/P2C tables")
@@ -275,11 +290,12 @@ struct DebertaKernelTwinTests {
         }
     }
 
-    @Test("the windows the twin uses are the kernels' template arguments")
+    @Test("the windows and split the twin uses are the kernels' template arguments")
     func windowsMatchSource() {
         let source = DisentangledAttentionKernel.source
-        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow)>"))
-        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow)>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), 1>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps)>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1>"))
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.tensorCoreWindow + 1)]"))
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.stagedTensorCoreWindow + 1)]"))
     }

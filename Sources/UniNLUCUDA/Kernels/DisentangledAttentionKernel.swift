@@ -129,11 +129,14 @@ enum DisentangledAttentionKernel {
     // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
         // STAGED: K and V of each 16-key tile staged per warp in shared memory by 16-byte loads (rows padded
     // to 144 bytes), the mma operands read with ldmatrix (.trans for V), as attention_tc_d64 does.
-    template <bool STAGED, int ROWS>
+    // SPLIT > 1 (small batches, unstaged only): the block's SPLIT warps share one item's 16 queries and
+    // take every SPLIT-th 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory
+    // (the warps' table space, free after the key loop) and are merged as split-softmax partials.
+    template <bool STAGED, int ROWS, int SPLIT>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
             const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
-            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs) {
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, float* mergeBase) {
         constexpr int LDT = ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -141,9 +144,9 @@ enum DisentangledAttentionKernel {
         const int base = items[2 * blockIdx.x + 1].x;
         const int head = blockIdx.y;
         const int seqStart = item.x, len = item.y;
-        const int q0 = item.z + warp * 16;
+        const int q0 = item.z + (SPLIT > 1 ? 0 : warp * 16);
         const int qEnd = item.z + item.w;
-        if (q0 >= qEnd) return;
+        if (q0 >= qEnd) return;   // uniform across the block when SPLIT > 1 (before its __syncthreads)
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
@@ -167,7 +170,7 @@ enum DisentangledAttentionKernel {
         const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
-        for (int kb = 0; kb < len; kb += 16) {
+        for (int kb = (SPLIT > 1 ? warp * 16 : 0); kb < len; kb += 16 * SPLIT) {
             if (STAGED) {
                 __syncwarp();
                 #pragma unroll
@@ -336,6 +339,42 @@ enum DisentangledAttentionKernel {
         }
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        if (SPLIT > 1) {
+            // Per warp: O rows [16][64], then m[16], l[16] (1,056 floats of its 2,080 table floats).
+            constexpr int STRIDE = 2 * 16 * 65;
+            __syncwarp();
+            float* mine = mergeBase + warp * STRIDE;
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) {
+                const int d = n * 8 + t * 2;
+                mine[g * 64 + d] = o[n][0]; mine[g * 64 + d + 1] = o[n][1];
+                mine[(g + 8) * 64 + d] = o[n][2]; mine[(g + 8) * 64 + d + 1] = o[n][3];
+            }
+            if (t == 0) { mine[1024 + g] = m0; mine[1024 + g + 8] = m1; mine[1040 + g] = l0; mine[1040 + g + 8] = l1; }
+            __syncthreads();
+            // Warp w merges rows 4w..4w+3: lanes over (row, pair of dims).
+            for (int e = lane; e < 4 * 32; e += 32) {
+                const int r = warp * 4 + e / 32, d = (e % 32) * 2;
+                const int row = q0 + r;
+                if (row >= qEnd) continue;
+                float M = NEG_INF;
+                #pragma unroll
+                for (int w = 0; w < SPLIT; ++w) M = fmaxf(M, mergeBase[w * STRIDE + 1024 + r]);
+                float L = 0.f, a0 = 0.f, a1 = 0.f;
+                #pragma unroll
+                for (int w = 0; w < SPLIT; ++w) {
+                    const float mw = mergeBase[w * STRIDE + 1024 + r];
+                    const float c = mw == NEG_INF ? 0.f : expf(mw - M);   // a warp that saw no key: weight 0
+                    L += mergeBase[w * STRIDE + 1040 + r] * c;
+                    a0 += mergeBase[w * STRIDE + r * 64 + d] * c;
+                    a1 += mergeBase[w * STRIDE + r * 64 + d + 1] * c;
+                }
+                // Every key masked: L is 0 and the row is zeros (XSoftmax).
+                const float inv = L > 0.f ? 1.f / L : 0.f;
+                *reinterpret_cast<unsigned int*>(out + (long)row * H + (long)head * 64 + d) = pack_f16x2(a0 * inv, a1 * inv);
+            }
+            return;
+        }
         // A row with every key masked has l = 0: zeros (XSoftmax).
         const float inv0 = l0 > 0.f ? 1.f / l0 : 0.f, inv1 = l1 > 0.f ? 1.f / l1 : 0.f;
         const int row0 = q0 + g, row1 = q0 + g + 8;
@@ -358,13 +397,18 @@ enum DisentangledAttentionKernel {
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<false, 64>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr);
+        datt_mma_impl<false, 64, 1>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr);
+    }
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_split_d64(DATT_MMA_PARAMS) {
+        __shared__ float tables[4][2][16 * 65];
+        const int warp = threadIdx.x >> 5;
+        datt_mma_impl<false, 64, 4>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, &tables[0][0][0]);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 49];
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<true, 48>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1]);
+        datt_mma_impl<true, 48, 1>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr);
     }
 
     // The n x n relative-row index of every sequence, from the rows' position ids and the per-distance
@@ -382,7 +426,9 @@ enum DisentangledAttentionKernel {
     }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_tc_d64", "relative_index_build"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "relative_index_build"] }
+    /// Warps of the split kernel (they share one 16-query item and split its keys).
+    static let splitWarps = 4
     /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged variant).
     static let tensorCoreWindow = 64
     static let stagedTensorCoreWindow = 48
@@ -484,10 +530,14 @@ enum DisentangledAttentionOp {
             }
             guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
             let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
-            let name = k.stagedDisentangledAttention ? "disentangled_attention_tc_d64" : "disentangled_attention_mma_d64"
+            // Too few items to fill the GPU with 4-warp blocks: one-warp blocks, or (default, unstaged
+            // kernel) 4-warp blocks that split each 16-query item's keys.
+            let split = !tcWide && !k.stagedDisentangledAttention && k.splitDisentangledAttention
+            let name = k.stagedDisentangledAttention ? "disentangled_attention_tc_d64"
+                : split ? "disentangled_attention_mma_split_d64" : "disentangled_attention_mma_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
-                block: (tcWide ? 128 : 32, 1, 1),
+                block: (tcWide || split ? 128 : 32, 1, 1),
                 [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
                  .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
                  .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
