@@ -137,6 +137,7 @@ enum DisentangledAttentionKernel {
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
             const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
             float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, float* mergeBase) {
+        static_assert(SPLIT == 1 || (SPLIT == 4 && !STAGED), "the merge gives each of 4 warps 4 of the 16 rows");
         constexpr int LDT = ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;

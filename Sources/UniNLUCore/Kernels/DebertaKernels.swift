@@ -21,7 +21,7 @@ public protocol DebertaKernels: EncoderKernels {
     /// `qkv` rows hold `[q | k | v]` (each `heads * headSize` wide), as for `attention`. `positionProjections`
     /// has one row per relative-embedding row (`2 * span`) with the same column layout: the shared
     /// `query_proj`/`key_proj` applied to the (normalised) relative embeddings (`share_att_key`), so
-    /// `Qr = columns 0..<H`, `Kr = columns H..<2H`; the rest is unused. Per head, with `δ = layout.relativeIndex`:
+    /// `Qr = columns 0..<H`, `Kr = columns H..<2H`; the rest is unused. Per head, with `δ = layout.relativeRow(query: i, key: j)`:
     ///
     ///     score[i,j] = (q_i·k_j + q_i·Kr[δ(i,j)] + k_j·Qr[δ(i,j)]) / sqrt(3 · headSize)
     ///
