@@ -153,10 +153,7 @@ public enum CUDABenchmark {
         // (scripts/gpu/bench_deberta.py) can run the same forwards.
         var recheckFields: [(String, JSONValue)] = []
         if let counters = model.recheckCounters, let margin = fp16RecheckMargin {
-            recheckFields = [("fp16_recheck", .object([
-                ("margin", .number(Double(margin))), ("hints", .number(Double(counters.hints))),
-                ("rechecked", .number(Double(counters.rechecked))),
-            ]))]
+            recheckFields = [("fp16_recheck", counters.json(margin: margin))]
         }
         var rexFields: [(String, JSONValue)] = []
         if let rex = model.rexUniNLU {

@@ -40,6 +40,10 @@ public final class RecheckCounters: @unchecked Sendable {
     /// Of those, re-run on the reference engine.
     public var rechecked: Int { lock.withLock { recheckedValue } }
     func add(hints: Int, rechecked: Int) { lock.withLock { jobsValue += hints; recheckedValue += rechecked } }
+    /// `{"margin", "hints", "rechecked"}`, as `uninlu validate` and `uninlu bench` report it.
+    public func json(margin: Float) -> JSONValue {
+        .object([("margin", .number(Double(margin))), ("hints", .number(Double(hints))), ("rechecked", .number(Double(rechecked)))])
+    }
 }
 
 public final class RecheckedSiameseUIEForward: SiameseUIEForward {

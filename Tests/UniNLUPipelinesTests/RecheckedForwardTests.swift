@@ -88,6 +88,10 @@ struct RecheckedForwardTests {
         let plain = try await outputs(pipeline.forward, pipeline)
         #expect(try await outputs(rechecked, pipeline) == plain)
         #expect(rechecked.counters.rechecked == 0 && rechecked.counters.hints > 0)
+        // What validate and bench report.
+        let report = rechecked.counters.json(margin: 0)
+        #expect(report["rechecked"] == .number(0) && report["hints"] == .number(Double(rechecked.counters.hints)))
+        #expect(report["margin"] == .number(0))
     }
 
     @Test("refused where it does not apply, with a message that says why", arguments: [

@@ -150,10 +150,7 @@ struct Run {
             ])),
         ]
         if let counters = model.recheckCounters, let margin = setting.recheckMargin {
-            fields.append(("fp16_recheck", .object([
-                ("margin", .number(Double(margin))), ("hints", .number(Double(counters.hints))),
-                ("rechecked", .number(Double(counters.rechecked))),
-            ])))
+            fields.append(("fp16_recheck", counters.json(margin: margin)))
         }
         return .object(fields)
     }
