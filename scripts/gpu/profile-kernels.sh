@@ -2,10 +2,13 @@
 # Per-kernel GPU time of UniNLU's encoder forward under Nsight Compute (no hardware counters beyond
 # the kernel duration; clocks left alone, as the device's METHOD.md asks). For each model kind and
 # shape: `uninlu bench --backend cuda` with a few forwards, every kernel launch profiled
-# (`gpu__time_duration.sum`), summarised per kernel name (count, mean, total). The bench runs
+# (`gpu__time_duration.sum`), summarised per kernel name (count, mean, total). The BERT bench runs
 # 12 + 2 * FORWARDS forwards (5 warm-up, FORWARDS timed, 1 checked, then as a graph: 1 checked, 5
-# warm-up, FORWARDS timed), 18 with the default: divide a kernel's count by that to get its launches
-# per forward; load-time kernels (weight conversion) appear apart. Needs ncu on the PATH (the GPU machine's image has it) and the carried binary.
+# warm-up, FORWARDS timed), 18 with the default; the Rex bench adds its model-call timings, so count
+# its forwards from a once-a-layer kernel (attention launches / layers: 24 with FORWARDS=2). Load-time
+# kernels (weight conversion) appear apart. scripts/gpu/ncu_summary.py writes
+# the per-kernel table (ncu-KIND-SHAPE-summary.txt) beside the raw output. Needs ncu on the PATH (the
+# GPU machine's image has it) and the carried binary.
 #   bash scripts/gpu/profile-kernels.sh             # BERT and DeBERTa base, 1x128 and 128x128
 # Knobs: KINDS ("bert rex"), SHAPES ("1x128 128x128"), FORWARDS (3).
 set -u -o pipefail
@@ -28,6 +31,7 @@ for kind in ${KINDS:-bert rex}; do
             "$BIN" bench --model "$M" --backend cuda --precision fp16 --shapes "$shape" --iterations "${FORWARDS:-3}" --warmup 5 \
             --output /tmp/profile-bench.json > "$OUT/ncu-$kind-$shape.txt" 2>&1
         echo "exit $?" >> "$OUT/ncu-$kind-$shape.txt"
-        grep -E "^\s+[a-zA-Z_].*\(|gpu__time_duration.sum|Invocations|exit" "$OUT/ncu-$kind-$shape.txt" | head -5
+        python3 scripts/gpu/ncu_summary.py "$OUT/ncu-$kind-$shape.txt" > "$OUT/ncu-$kind-$shape-summary.txt"
+        head -6 "$OUT/ncu-$kind-$shape-summary.txt"
     done
 done

@@ -31,12 +31,12 @@ rex_bench() {
         --iterations 50 --warmup 10 --text "2008年北京奥运会上，菲尔普斯在国家游泳中心为美国队赢得了八枚金牌。" \
         --labels 人物,地理位置,组织机构 --output "$OUT/uninlu-rex-bench.json" 2>&1 | sed 's/^/[rex] /' | tee -a "$OUT/run.log"
     if [ "${REX_VARIANTS:-1}" = 1 ]; then
-    UNINLU_DEBERTA_ATTENTION=tc timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
-        --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-staged-attention.json" 2>&1 | sed 's/^/[rex staged tc attention] /' | tee -a "$OUT/run.log"
-    UNINLU_DEBERTA_ATTENTION=fma timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 \
-        --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-fma-attention.json" 2>&1 | sed 's/^/[rex fma attention] /' | tee -a "$OUT/run.log"
-    timeout 40 "$BIN" bench --model "$REX" --backend cuda --precision fp32 --shapes 1x128,16x128 --iterations 10 \
-        --output "$OUT/uninlu-rex-bench-fp32.json" 2>&1 | sed 's/^/[rex fp32] /' | tee -a "$OUT/run.log"
+        UNINLU_DEBERTA_ATTENTION=tc timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
+            --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-staged-attention.json" 2>&1 | sed 's/^/[rex staged tc attention] /' | tee -a "$OUT/run.log"
+        UNINLU_DEBERTA_ATTENTION=fma timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 \
+            --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-fma-attention.json" 2>&1 | sed 's/^/[rex fma attention] /' | tee -a "$OUT/run.log"
+        timeout 40 "$BIN" bench --model "$REX" --backend cuda --precision fp32 --shapes 1x128,16x128 --iterations 10 \
+            --output "$OUT/uninlu-rex-bench-fp32.json" 2>&1 | sed 's/^/[rex fp32] /' | tee -a "$OUT/run.log"
     fi
     timeout 240 python3 scripts/gpu/bench_deberta.py torch "$REX" "$OUT/torch-rex-bench.json" "$OUT/uninlu-rex-bench.json" 2>&1 \
         | grep -v Warning | sed 's/^/[rex] /' | tee -a "$OUT/run.log"

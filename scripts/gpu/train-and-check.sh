@@ -60,17 +60,9 @@ train_and_validate() {
         split -b 15M -d -a 1 "$M/model.safetensors" "$OUT/model.safetensors.part"
     fi
     tar -C "$M" -cJf "$OUT/model-files.tar.xz" --exclude model.safetensors .
-    sha256sum "$M/model.safetensors" | tee "$R/model.sha256"
-    [ -n "$BIN" ] || { note "[gpu$TRAIN_GPU] no binary: validate skipped"; return; }
-    for set in msra_test crosswoz_slots_test crosswoz_intents_test; do
-        [ -f ".carry/train/validate/$set.jsonl" ] || continue
-        note "[gpu$TRAIN_GPU] validate $set: cuda fp16 against cpu fp32"
-        limit=60; [ "$set" = msra_test ] && limit=150
-        UNINLU_CPU_THREADS=8 timeout "$limit" "$BIN" validate --model "$M" --data ".carry/train/validate/$set.jsonl" \
-            --backend cuda --precision fp16 --against cpu:fp32 --output "$R/validate-$set.json" --quiet > "$R/validate-$set.txt" 2>&1
-        echo "exit $?" >> "$R/validate-$set.txt"
-        cat "$R/validate-$set.txt"
-    done
+    [ -n "$BIN" ] || { sha256sum "$M/model.safetensors" | tee "$R/model.sha256"; note "[gpu$TRAIN_GPU] no binary: validate skipped"; return; }
+    note "[gpu$TRAIN_GPU] validate: cuda fp16 against cpu fp32"
+    MODEL="$M" R="$R" UNINLU_BIN="$BIN" CPU_THREADS=8 RECHECK=0 bash scripts/gpu/validate-bundled.sh
     note "[gpu$TRAIN_GPU] done"
 }
 

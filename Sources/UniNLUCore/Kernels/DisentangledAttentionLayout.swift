@@ -50,11 +50,9 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
             throw LayoutError.wrongSize("a relative row outside 0..<\(relativeRows)")
         }
         let reach = (distanceRows.count - 1) / 2
-        for s in 0..<sequences.count {
-            let rows = positions[sequences.offsets[s]..<sequences.offsets[s + 1]]
-            if let low = rows.min(), let high = rows.max(), Int(high) - Int(low) > reach {
-                throw LayoutError.wrongSize("position ids of sequence \(s) are \(Int(high) - Int(low)) apart; the distance table reaches \(reach)")
-            }
+        let farthest = Self.largestDistance(positions: positions, sequences: sequences)
+        guard farthest <= reach else {
+            throw LayoutError.wrongSize("position ids of one sequence are \(farthest) apart; the distance table reaches \(reach)")
         }
         self.sequences = sequences
         self.mask = mask
@@ -66,16 +64,24 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
 
     /// Builds the distance table from `row(distance)` over the distances the position ids can make.
     public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], relativeRows: Int, row: (Int32) -> Int32) throws {
-        var reach = 0
-        for s in 0..<sequences.count {
-            let rows = positions[min(sequences.offsets[s], positions.count)..<min(sequences.offsets[s + 1], positions.count)]
-            if let low = rows.min(), let high = rows.max() { reach = max(reach, Int(high) - Int(low)) }
-        }
+        let reach = Self.largestDistance(positions: positions, sequences: sequences)
         guard reach <= Self.maxReach else {
             throw LayoutError.wrongSize("position ids \(reach) apart (at most \(Self.maxReach))")
         }
         try self.init(sequences: sequences, mask: mask, positions: positions,
                       distanceRows: (-reach...reach).map { row(Int32($0)) }, relativeRows: relativeRows)
+    }
+
+    /// The largest |p_i - p_j| within any one sequence (0 when the ids do not match the rows: the
+    /// designated initializer refuses those).
+    static func largestDistance(positions: [Int32], sequences: PackedSequences) -> Int {
+        guard positions.count == sequences.totalRows else { return 0 }
+        var largest = 0
+        for s in 0..<sequences.count {
+            let rows = positions[sequences.offsets[s]..<sequences.offsets[s + 1]]
+            if let low = rows.min(), let high = rows.max() { largest = max(largest, Int(high) - Int(low)) }
+        }
+        return largest
     }
 
     /// The relative-embedding row of packed rows `query` and `key` (of the same sequence).
