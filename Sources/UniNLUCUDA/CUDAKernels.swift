@@ -41,6 +41,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// batches): 4 warps split each 16-query item's keys instead of one warp taking them all
     /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off).
     public var splitDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "nosplit"
+    /// Replayable forwards (ReplayableGraph.swift): captured graphs by shape.
+    let graphCache = GraphCache(policy: CUDAGraphPolicy())
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int

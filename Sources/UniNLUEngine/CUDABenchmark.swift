@@ -133,10 +133,11 @@ public enum CUDABenchmark {
 
     /// End-to-end latency of one request (text + flat schema), model already loaded and warmed up.
     public static func endToEnd(modelDirectory: URL, backend: Backend, precision: ComputePrecision, text: String, labels: [String],
-                                warmup: Int, iterations: Int, fp16RecheckMargin: Float? = nil, log: (String) -> Void) async throws -> JSONValue {
+                                warmup: Int, iterations: Int, fp16RecheckMargin: Float? = nil, graphPolicy: CUDAGraphPolicy = CUDAGraphPolicy(),
+                                log: (String) -> Void) async throws -> JSONValue {
         let loadStart = Date()
         let model = try LoadedModel.load(modelDirectory: modelDirectory, backend: backend, precision: precision,
-                                         fp16RecheckMargin: fp16RecheckMargin)
+                                         fp16RecheckMargin: fp16RecheckMargin, graphPolicy: graphPolicy)
         let schema = try Schema(json: .array(labels.map { .string($0) }))
         let first = try await model.predict(text: text, schema: schema)
         let firstResultSeconds = Date().timeIntervalSince(loadStart)
@@ -148,7 +149,9 @@ public enum CUDABenchmark {
             samples.append(Date().timeIntervalSince(start) * 1000)
         }
         let med = median(samples)
-        log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s", backend.rawValue, precision.rawValue, med, firstResultSeconds))
+        let graphs = try await model.cudaGraphCounters()
+        log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s; CUDA graphs: %@", backend.rawValue, precision.rawValue,
+                   med, firstResultSeconds, graphs.map(CUDACheck.describe) ?? "none"))
         // Rex: the model calls one request makes (jobs and their lengths), so that the PyTorch side
         // (scripts/gpu/bench_deberta.py) can run the same forwards.
         var recheckFields: [(String, JSONValue)] = []
@@ -161,12 +164,25 @@ public enum CUDABenchmark {
             _ = try await RexUniNLUPipeline(tokenizer: rex.tokenizer, forward: capture, limits: rex.limits).predict(text: text, schema: schema)
             rexFields = [("rex_calls", .array(capture.jobLengths.map { .array($0.map { .number(Double($0)) }) }))]
         }
-        return .object([
+        let policyJSON: JSONValue = .object([
+            ("max_graphs", .number(Double(graphPolicy.maxGraphs))), ("capture_after", .number(Double(graphPolicy.captureAfter))),
+            ("max_tokens", .number(Double(graphPolicy.maxTokens))),
+        ])
+        var graphFields: [(String, JSONValue)] = [("cuda_graph_policy", policyJSON)]
+        if let graphs {
+            graphFields.append(("cuda_graphs", .object([
+                ("captures", .number(Double(graphs.captures))), ("replays", .number(Double(graphs.replays))),
+                ("op_by_op_forwards", .number(Double(graphs.eagerRuns))), ("mismatches", .number(Double(graphs.mismatches))),
+                ("graph_device_bytes", .number(Double(graphs.deviceBytes))),
+            ])))
+        }
+        let base: [(String, JSONValue)] = [
             ("backend", .string(model.backend.rawValue)), ("precision", .string(precision.rawValue)),
             ("text", .string(text)), ("labels", .array(labels.map { .string($0) })),
             ("median_ms", .number(med)), ("stddev_ms", .number(stddev(samples))), ("min_ms", .number(samples.min() ?? .nan)),
             ("samples", .number(Double(samples.count))), ("load_to_first_result_s", .number(firstResultSeconds)),
             ("output", first.json),
-        ] + rexFields + recheckFields)
+        ]
+        return .object(base + graphFields + rexFields + recheckFields)
     }
 }

@@ -7,7 +7,7 @@ import UniNLUModels
 // `maxBatchTokens` tokens and `maxBatchPairs` (query, key) pairs (the 2-D mask and relative indices
 // are staged per pair), so the hints of a level share one forward where lengths allow.
 
-final class CUDARexUniNLUForward: RexUniNLUForward {
+final class CUDARexUniNLUForward: RexUniNLUForward, CUDAGraphStatistics {
     private let thread: ModelThread<RexUniNLUModel<CUDAKernels>>
     let maxBatchTokens: Int
     let maxBatchPairs: Int
@@ -33,6 +33,10 @@ final class CUDARexUniNLUForward: RexUniNLUForward {
             pairs += job.count * job.count
         }
         return batches
+    }
+
+    func graphCounters() async throws -> CUDAGraphCounters {
+        try await thread.run { $0.kernels.graphCounters }
     }
 
     func tokenPairLogits(_ jobs: [RexForwardJob]) async throws -> [RexTokenPairLogits] {

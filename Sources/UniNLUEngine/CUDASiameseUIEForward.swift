@@ -16,12 +16,16 @@ final class CUDASiameseTextCache: SiameseTextCache, @unchecked Sendable {
     var windowCount: Int { encoding.windowCount }
 }
 
-final class CUDASiameseUIEForward: SiameseUIEForward {
+final class CUDASiameseUIEForward: SiameseUIEForward, CUDAGraphStatistics {
     private let thread: ModelThread<SiameseUIEModel<CUDAKernels>>
 
     /// - Parameter device: the ordinal of `model`'s context, for the thread's name.
     init(model: SiameseUIEModel<CUDAKernels>, device: Int) {
         thread = ModelThread(label: "uninlu.cuda\(device).siamese-uie", model: model)
+    }
+
+    func graphCounters() async throws -> CUDAGraphCounters {
+        try await thread.run { $0.kernels.graphCounters }
     }
 
     func encodeTexts(_ texts: [[SiameseTextWindow]]) async throws -> [any SiameseTextCache] {

@@ -224,7 +224,8 @@ extension LoadedModel {
     /// Loads an engine plan on CUDA device `device` (the plan's precision; its kernels and GEMM
     /// choices). A `precision` other than the plan's is refused: the weights are stored in it.
     public static func load(
-        plan url: URL, precision: ComputePrecision? = nil, device ordinal: Int = 0, limits: InputLimits = InputLimits()
+        plan url: URL, precision: ComputePrecision? = nil, device ordinal: Int = 0, limits: InputLimits = InputLimits(),
+        graphPolicy: CUDAGraphPolicy = CUDAGraphPolicy()
     ) throws -> LoadedModel {
         let plan = try EnginePlan(url: url)
         let env = CUDAEnvironment.probe()
@@ -243,6 +244,7 @@ extension LoadedModel {
         let directory = try ModelDirectory(url: dir)
         let tokenizer = try loadTokenizer(directory)
         let kernels = try CUDAKernels(context: CUDAContext(ordinal: ordinal), precision: plan.precision.cuda(), cubin: plan.cubin)
+        kernels.graphPolicy = graphPolicy
         if plan.metadata["cublaslt"] == env.cublasLtVersion, let tuned = plan.metadata["gemm.tuned"],
            let list = try? JSONParser.parse(bytes: Array(tuned.utf8)).arrayValue {
             try kernels.importTunedGemms(list)
@@ -251,18 +253,22 @@ extension LoadedModel {
         if directory.family == .rexUniNLU {
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
             let model = try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(plan.reader))
-            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: CUDARexUniNLUForward(model: model, device: ordinal), limits: limits)
+            let forward = CUDARexUniNLUForward(model: model, device: ordinal)
+            let pipeline = RexUniNLUPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
             var loaded = LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
             loaded.precision = plan.precision
             loaded.device = ordinal
+            loaded.graphStatistics = forward
             return loaded
         }
         let configuration = try directory.decodeConfig(BertConfiguration.self)
         let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(plan.reader))
-        let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: CUDASiameseUIEForward(model: model, device: ordinal), limits: limits)
+        let forward = CUDASiameseUIEForward(model: model, device: ordinal)
+        let pipeline = SiameseUIEPipeline(tokenizer: tokenizer, forward: forward, limits: limits)
         var loaded = LoadedModel(directory: directory, backend: .cuda, tokenizer: tokenizer, siameseUIE: pipeline)
         loaded.precision = plan.precision
         loaded.device = ordinal
+        loaded.graphStatistics = forward
         return loaded
     }
 }

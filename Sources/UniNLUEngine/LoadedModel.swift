@@ -22,6 +22,8 @@ public struct LoadedModel: Sendable {
     public internal(set) var device: Int? = nil
     /// With `fp16RecheckMargin`: how many hints the FP32 reference re-ran, of how many.
     public internal(set) var recheckCounters: RecheckCounters? = nil
+    /// On CUDA: the engine's graph cache (replays, captures, …); nil on the CPU backend.
+    var graphStatistics: (any CUDAGraphStatistics)? = nil
 
     public var family: ModelFamily { directory.family }
 
@@ -36,9 +38,11 @@ public struct LoadedModel: Sendable {
     ///   - fp16RecheckMargin: SiameseUIE on the CUDA FP16 engine only: also load the model in FP32 on
     ///     the same device and re-run every hint with a logit within this margin of the threshold
     ///     there (RecheckedSiameseUIEForward.swift). Anywhere else it is refused.
+    ///   - graphPolicy: on CUDA, when repeated forward shapes are captured and replayed as CUDA graphs
+    ///     (CUDAKernels+Graphs.swift); ignored on the CPU backend.
     public static func load(
         modelDirectory url: URL, backend: Backend = .auto, precision: ComputePrecision? = nil, device: Int = 0,
-        limits: InputLimits = InputLimits(), fp16RecheckMargin: Float? = nil
+        limits: InputLimits = InputLimits(), fp16RecheckMargin: Float? = nil, graphPolicy: CUDAGraphPolicy = CUDAGraphPolicy()
     ) throws -> LoadedModel {
         if let margin = fp16RecheckMargin, !(margin.isFinite && margin >= 0) {
             throw EngineError.recheckNotApplicable(reason: "the margin must be a number ≥ 0, not \(margin)")
@@ -48,7 +52,7 @@ public struct LoadedModel: Sendable {
             if fp16RecheckMargin != nil {
                 throw EngineError.recheckNotApplicable(reason: "engine plans are not supported; give the model directory")
             }
-            return try load(plan: url, precision: precision, device: device, limits: limits)  // an engine plan (`uninlu build`)
+            return try load(plan: url, precision: precision, device: device, limits: limits, graphPolicy: graphPolicy)  // an engine plan (`uninlu build`)
         }
         let directory = try ModelDirectory(url: url)
         let resolved = try backend.resolved()
@@ -59,12 +63,14 @@ public struct LoadedModel: Sendable {
             let configuration = try directory.decodeConfig(BertConfiguration.self)
             let forward: any SiameseUIEForward
             var counters: RecheckCounters?
+            var statistics: (any CUDAGraphStatistics)?
             if resolved == .cuda {
                 try checkDevice(device)
                 // The context, its stream and the weights belong to this replica; from here on the
                 // model is used only on its model thread (which makes the context current per call).
                 func cudaForward(_ precision: ComputePrecision) throws -> CUDASiameseUIEForward {
                     let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
+                    kernels.graphPolicy = graphPolicy
                     let reader = try Checkpoint.open(modelDirectory: url)
                     try kernels.reserveWeights(for: reader, ignoring: SiameseUIEModel<CUDAKernels>.ignoredTensorNames)
                     let model = try SiameseUIEModel(configuration: configuration, kernels: kernels, store: TensorStore(reader))
@@ -75,13 +81,17 @@ public struct LoadedModel: Sendable {
                         throw EngineError.recheckNotApplicable(reason: "it re-checks the FP16 engine, and this one runs \(precision.rawValue)")
                     }
                     // The reference: the same weights in FP32, its own context on the same device.
+                    let fast = try cudaForward(precision)
+                    statistics = fast
                     let rechecked = RecheckedSiameseUIEForward(
-                        fast: try cudaForward(precision), reference: try cudaForward(.fp32),
+                        fast: fast, reference: try cudaForward(.fp32),
                         threshold: Float(SiameseUIEOptions().threshold), margin: margin)
                     counters = rechecked.counters
                     forward = rechecked
                 } else {
-                    forward = try cudaForward(precision)
+                    let cuda = try cudaForward(precision)
+                    statistics = cuda
+                    forward = cuda
                 }
             } else {
                 if fp16RecheckMargin != nil {
@@ -95,6 +105,7 @@ public struct LoadedModel: Sendable {
             model.precision = precision
             model.device = resolved == .cuda ? device : nil
             model.recheckCounters = counters
+            model.graphStatistics = statistics
             return model
         case .rexUniNLU:
             if fp16RecheckMargin != nil {
@@ -104,13 +115,17 @@ public struct LoadedModel: Sendable {
             let tokenizer = try loadTokenizer(directory)
             let configuration = try directory.decodeConfig(DebertaV2Configuration.self)
             let forward: any RexUniNLUForward
+            var statistics: (any CUDAGraphStatistics)?
             if resolved == .cuda {
                 try checkDevice(device)
                 let kernels = try CUDAKernels(context: CUDAContext(ordinal: device), precision: precision.cuda())
+                kernels.graphPolicy = graphPolicy
                 let reader = try Checkpoint.open(modelDirectory: url)
                 try kernels.reserveWeights(for: reader, ignoring: [])
-                forward = CUDARexUniNLUForward(
+                let cuda = CUDARexUniNLUForward(
                     model: try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(reader)), device: device)
+                statistics = cuda
+                forward = cuda
             } else {
                 let store = TensorStore(try Checkpoint.open(modelDirectory: url))
                 forward = CPURexUniNLUForward(model: try RexUniNLUModel(configuration: configuration, kernels: CPUKernels(), store: store))
@@ -119,8 +134,14 @@ public struct LoadedModel: Sendable {
             var loaded = LoadedModel(directory: directory, backend: resolved, tokenizer: tokenizer, siameseUIE: nil, rexUniNLU: pipeline)
             loaded.precision = precision
             loaded.device = resolved == .cuda ? device : nil
+            loaded.graphStatistics = statistics
             return loaded
         }
+    }
+
+    /// The CUDA graph cache's counters (nil on the CPU backend). Waits for the model thread.
+    public func cudaGraphCounters() async throws -> CUDAGraphCounters? {
+        try await graphStatistics?.graphCounters()
     }
 
     /// Throws `deviceUnavailable` unless this machine has CUDA device `device`.

@@ -112,6 +112,11 @@ final class GemmEngine {
     func linear(x: CUdeviceptr, weight: CUdeviceptr, bias: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr,
                 m: Int, n: Int, k: Int, gelu: Bool) throws -> Bool {
         let key = Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil)
+        if let recorder = context.recorder,
+           try recorder.intercept(.gemm(shape: [m, n, k, gelu ? 1 : 0, residual == nil ? 0 : 1],
+                                        pointers: [x, weight, bias, residual ?? 0, output])) {
+            return plans[key]?.algo != nil
+        }
         let plan: Plan
         if let existing = plans[key] {
             plan = existing

@@ -11,6 +11,8 @@ public final class CUDAContext: @unchecked Sendable {
     let device: CUdevice
     let context: CUcontext
     let stream: CUstream
+    /// Set while a replayable forward is dry-run, captured or patched (StreamRecorder.swift).
+    var recorder: StreamRecorder?
 
     /// Loads libcuda, initialises the driver and opens device `ordinal` (primary context, one
     /// non-blocking stream).
@@ -49,6 +51,7 @@ public final class CUDAContext: @unchecked Sendable {
     }
 
     public func synchronize() throws {
+        try recorder?.refuse("a stream synchronization")
         try driver.check(driver.cuStreamSynchronize(stream), "cuStreamSynchronize")
     }
 
@@ -77,22 +80,31 @@ public final class CUDAContext: @unchecked Sendable {
     /// bytes before returning, so the source may be released afterwards.
     func copy(toDevice destination: CUdeviceptr, from source: UnsafeRawPointer, bytes: Int) throws {
         guard bytes > 0 else { return }
+        try recorder?.directUpload(bytes: bytes)
+        try issueUpload(destination, from: source, bytes: bytes)
+    }
+
+    /// The upload itself, for staging under capture (its source is the graph's pinned slot).
+    func issueUpload(_ destination: CUdeviceptr, from source: UnsafeRawPointer, bytes: Int) throws {
         try driver.check(driver.cuMemcpyHtoDAsync(destination, source, bytes, stream), "cuMemcpyHtoDAsync(\(bytes))")
     }
 
     /// Copies device bytes to the host and waits for them.
     func copy(toHost destination: UnsafeMutableRawPointer, from source: CUdeviceptr, bytes: Int) throws {
         guard bytes > 0 else { return }
+        try recorder?.refuse("a download")
         try driver.check(driver.cuMemcpyDtoHAsync(destination, source, bytes, stream), "cuMemcpyDtoHAsync(\(bytes))")
         try synchronize()
     }
 
     func copy(deviceTo destination: CUdeviceptr, from source: CUdeviceptr, bytes: Int) throws {
         guard bytes > 0 else { return }
+        if let recorder, try recorder.intercept(.copy(destination: destination, source: source, bytes: bytes)) { return }
         try driver.check(driver.cuMemcpyDtoDAsync(destination, source, bytes, stream), "cuMemcpyDtoDAsync(\(bytes))")
     }
 
     func fill(_ destination: CUdeviceptr, byte: UInt8, bytes: Int) throws {
+        if let recorder, try recorder.intercept(.fill(destination: destination, byte: byte, bytes: bytes)) { return }
         try driver.check(driver.cuMemsetD8Async(destination, byte, bytes, stream), "cuMemsetD8Async")
     }
 
@@ -119,6 +131,9 @@ public final class CUDAContext: @unchecked Sendable {
     func launch(_ function: CUfunction, name: String, grid: (Int, Int, Int), block: (Int, Int, Int), sharedBytes: Int = 0,
                 _ arguments: [KernelArgument]) throws {
         guard grid.0 > 0, grid.1 > 0, grid.2 > 0 else { return }
+        if let recorder,
+           try recorder.intercept(.launch(function: UInt(bitPattern: function), grid: [grid.0, grid.1, grid.2], block: [block.0, block.1, block.2],
+                                          sharedBytes: sharedBytes, arguments: arguments.map(\.bits))) { return }
         try KernelArgument.withParameterArray(arguments) { parameters in
             try driver.check(
                 driver.cuLaunchKernel(

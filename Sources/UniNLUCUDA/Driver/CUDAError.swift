@@ -18,6 +18,11 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
     case unsupported(op: String, detail: String)
     case shapeMismatch(op: String, detail: String)
     case idOutOfRange(table: Int, id: Int32, rows: Int)
+    /// A replayed forward's host pass issued other ops than the captured graph holds (the forward
+    /// falls back to running op by op; seen only inside the backend).
+    case graphReplayMismatch(detail: String)
+    /// An op that cannot be part of a captured graph (a download, a synchronization) ran inside one.
+    case notCapturable(op: String)
 
     public var description: String {
         switch self {
@@ -36,6 +41,8 @@ public enum CUDAError: Error, CustomStringConvertible, Sendable {
             return "CUDA: out of device memory: \(requested) bytes requested, \(free) bytes free; lower the batch size or free the GPU"
         case let .unsupported(op, detail): return "CUDA \(op): not supported: \(detail)"
         case let .shapeMismatch(op, detail): return "CUDA \(op): shape mismatch: \(detail)"
+        case let .graphReplayMismatch(detail): return "CUDA graph replay: the forward issued other ops than the captured graph: \(detail)"
+        case let .notCapturable(op): return "CUDA graph capture: \(op) cannot run inside a captured forward"
         case let .idOutOfRange(table, id, rows):
             return "embedding id \(id) is outside table \(table) (\(rows) rows): the tokenizer and the checkpoint disagree"
         }

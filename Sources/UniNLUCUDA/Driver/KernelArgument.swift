@@ -8,6 +8,16 @@ public enum KernelArgument {
     case int64(Int64)
     case float(Float)
 
+    /// The 8 parameter bytes as cuLaunchKernel reads them (for comparing launches).
+    var bits: UInt64 {
+        switch self {
+        case let .pointer(p): return UInt64(p)
+        case let .int32(v): return UInt64(UInt32(bitPattern: v))
+        case let .int64(v): return UInt64(bitPattern: v)
+        case let .float(v): return UInt64(v.bitPattern)
+        }
+    }
+
     /// Calls `body` with the `void**` parameter array cuLaunchKernel expects.
     static func withParameterArray<R>(_ arguments: [KernelArgument], _ body: (UnsafeMutablePointer<UnsafeMutableRawPointer?>) throws -> R) rethrows -> R {
         let storage = UnsafeMutableRawPointer.allocate(byteCount: max(arguments.count, 1) * 8, alignment: 8)

@@ -14,6 +14,8 @@ final class DeviceMemoryPool: @unchecked Sendable {
     private var all: [CUdeviceptr] = []
     private(set) var reservedBytes = 0
     private var retaining: [DeviceBuffer]?
+    /// While a graph's forward is patched: the buffers its capture was handed, handed out again in order.
+    private var replaying: (buffers: [DeviceBuffer], next: Int)?
 
     init(context: CUDAContext) { self.context = context }
 
@@ -24,6 +26,13 @@ final class DeviceMemoryPool: @unchecked Sendable {
     }
 
     func allocate(bytes: Int) throws -> DeviceBuffer {
+        if let (buffers, next) = replaying {
+            guard next < buffers.count, buffers[next].capacity == Self.sizeClass(bytes) else {
+                throw CUDAError.graphReplayMismatch(detail: "allocation \(next) of \(bytes) bytes differs from the capture's")
+            }
+            replaying = (buffers, next + 1)
+            return buffers[next]
+        }
         let buffer = try allocateUnretained(bytes: bytes)
         if retaining != nil { retaining!.append(buffer) }
         return buffer
@@ -35,6 +44,17 @@ final class DeviceMemoryPool: @unchecked Sendable {
     func endRetaining() -> [DeviceBuffer] {
         defer { retaining = nil }
         return retaining ?? []
+    }
+
+    /// Hands out `buffers` (a graph's, in capture order) instead of free ones until `endReplaying`.
+    func beginReplaying(_ buffers: [DeviceBuffer]) { replaying = (buffers, 0) }
+
+    /// Ends the replay; returns whether every buffer of the capture was handed out again.
+    @discardableResult
+    func endReplaying() -> Bool {
+        defer { replaying = nil }
+        guard let (buffers, next) = replaying else { return false }
+        return next == buffers.count
     }
 
     private func allocateUnretained(bytes: Int) throws -> DeviceBuffer {

@@ -30,6 +30,18 @@ final class PinnedStaging {
     func upload(_ source: UnsafeRawBufferPointer, to destination: CUdeviceptr) throws {
         let bytes = source.count
         guard bytes > 0 else { return }
+        if let recorder = context.recorder {
+            switch recorder.mode {
+            case .patch:
+                _ = try recorder.stage(source, to: destination)
+                return
+            case .capture:
+                if let slot = try recorder.stage(source, to: destination) { try context.issueUpload(destination, from: slot, bytes: bytes) }
+                return
+            case .dryRun:
+                _ = try recorder.stage(source, to: destination)
+            }
+        }
         let aligned = (bytes + 255) & ~255
         if aligned > capacity {
             try context.copy(toDevice: destination, from: source.baseAddress!, bytes: bytes)

@@ -41,4 +41,8 @@ public protocol EncoderKernels: AnyObject {
     func rowCount(_ x: Activations) -> Int
     /// Copies an activation to the host, row-major.
     func download(_ x: Activations) throws -> [Float]
+
+    /// Runs `body` (ops of this backend only; no downloads) and returns its outputs; a backend may
+    /// replay what an earlier call of the same `shape` issued instead (ReplayableForward.swift).
+    func replayable(_ shape: ForwardShape, _ body: () throws -> [Activations]) throws -> [Activations]
 }

@@ -54,8 +54,15 @@ public final class RexUniNLUModel<K: DebertaKernels> {
             masks += job.mask
         }
         let sequences = PackedSequences(lengths: jobs.map(\.count))
-        let hidden = try encoder.encode(ids: ids, positions: positions, sequences: sequences, masks: masks)
-        let qk = try kernels.linear(hidden, queryKey, activation: .none, residual: nil)
+        // The 2-D masks and position ids are staged inputs: a replay of this region takes the call's own.
+        // Each job's position span sizes the relative-distance table, so it is part of the shape.
+        let shape = ForwardShape(
+            region: "rex.encoder",
+            lengths: jobs.flatMap { [$0.count, Int(($0.positions.max() ?? 0) - ($0.positions.min() ?? 0))] }, tokens: ids.count)
+        guard let qk = try kernels.replayable(shape, {
+            let hidden = try encoder.encode(ids: ids, positions: positions, sequences: sequences, masks: masks)
+            return [try kernels.linear(hidden, queryKey, activation: .none, residual: nil)]
+        }).first else { throw ModelError.invalidInput("the encoder returned no activation") }
         let z = try kernels.rotaryPairScores(qk, positions: positions, frequencies: frequencies, sequences: sequences)
         return zip(jobs, z).map { RexTokenPairLogits(count: $0.count, values: $1) }
     }

@@ -66,8 +66,11 @@ public final class SiameseUIEModel<K: EncoderKernels> {
             }
         }
         let sequences = PackedSequences(lengths: lengths, keyMask: mask)
-        let embedded = try encoder.embed(ids: ids, positions: positions, tokenTypes: [Int32](repeating: 0, count: ids.count))
-        let hidden = try encoder.run(embedded, layers: 0..<lowerLayerCount, sequences: sequences)
+        let shape = ForwardShape(region: "siamese.texts", lengths: lengths, tokens: ids.count)
+        guard let hidden = try kernels.replayable(shape, {
+            let embedded = try encoder.embed(ids: ids, positions: positions, tokenTypes: [Int32](repeating: 0, count: ids.count))
+            return [try encoder.run(embedded, layers: 0..<lowerLayerCount, sequences: sequences)]
+        }).first else { throw ModelError.invalidInput("the text forward returned no activation") }
         var result: [TextEncoding] = []
         var row = 0
         for windows in texts {
@@ -101,9 +104,6 @@ public final class SiameseUIEModel<K: EncoderKernels> {
             }
         }
         let hintSequences = PackedSequences(lengths: allHints.map(\.count))
-        let hintHidden = try encoder.run(
-            encoder.embed(ids: hintIDs, positions: hintPositions, tokenTypes: [Int32](repeating: 1, count: hintIDs.count)),
-            layers: 0..<lowerLayerCount, sequences: hintSequences)
 
         // Upper layers over every [window ; hint] pair. Source 0 is the hints; texts follow.
         var textSources: [K.Activations] = []
@@ -124,9 +124,7 @@ public final class SiameseUIEModel<K: EncoderKernels> {
                 hintIndex += 1
             }
         }
-        let joined = try kernels.gatherRows([hintHidden] + textSources, segments: segments)
         let pairs = PackedSequences(lengths: lengths, keyMask: mask)
-        let upper = try encoder.run(joined, layers: lowerLayerCount..<encoder.layerCount, sequences: pairs)
 
         // Heads on the text rows only.
         var textRows: [RowSegment] = []
@@ -137,8 +135,21 @@ public final class SiameseUIEModel<K: EncoderKernels> {
                 pair += 1
             }
         }
-        let logits = try kernels.download(
-            kernels.linear(kernels.gatherRows([upper], segments: textRows), pointerHeads, activation: .none, residual: nil))
+        // The texts' encodings enter through gatherRows' staged row addresses, so a replay of this
+        // region reads whichever texts the call passes.
+        let shape = ForwardShape(
+            region: "siamese.hints",
+            lengths: jobs.flatMap { [$0.text.windowLength, $0.text.windowCount, $0.hints.count] + $0.hints.map(\.count) },
+            tokens: lengths.reduce(0, +) + hintIDs.count)
+        guard let headOutput = try kernels.replayable(shape, {
+            let hintHidden = try encoder.run(
+                encoder.embed(ids: hintIDs, positions: hintPositions, tokenTypes: [Int32](repeating: 1, count: hintIDs.count)),
+                layers: 0..<lowerLayerCount, sequences: hintSequences)
+            let joined = try kernels.gatherRows([hintHidden] + textSources, segments: segments)
+            let upper = try encoder.run(joined, layers: lowerLayerCount..<encoder.layerCount, sequences: pairs)
+            return [try kernels.linear(kernels.gatherRows([upper], segments: textRows), pointerHeads, activation: .none, residual: nil)]
+        }).first else { throw ModelError.invalidInput("the hint forward returned no activation") }
+        let logits = try kernels.download(headOutput)
         var row = 0
         return jobs.map { job in
             job.hints.map { _ in

@@ -1,5 +1,7 @@
 import Metrics
 import Prometheus
+import Synchronization
+import UniNLUEngine
 
 /// Every metric the server exposes, made through swift-metrics on this app's own
 /// `PrometheusCollectorRegistry` (never the global bootstrap, so that tests and several apps in
@@ -11,6 +13,8 @@ public final class ServerMetrics: Sendable {
     let scheduler: SchedulerMetrics
     let requestsInFlight: Meter
     private let deviceMemory: Meter
+    /// CUDA replicas whose graph caches are reported at each scrape.
+    private let graphReplicas = Mutex<[LoadedModel]>([])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -62,6 +66,29 @@ public final class ServerMetrics: Sendable {
     /// Refreshed at each scrape.
     func updateDeviceMemory() {
         if let bytes = ProcessMemory.residentBytes() { deviceMemory.set(bytes) }
+    }
+
+    /// Reports the CUDA graph caches of `replicas` (CPU replicas report none) at each scrape.
+    func watchCUDAGraphs(of replicas: [LoadedModel]) {
+        graphReplicas.withLock { $0 = replicas.filter { $0.device != nil } }
+    }
+
+    /// Reads each CUDA replica's graph cache (on its model thread) into the uninlu_cuda_graph_* gauges:
+    /// totals since start, per device.
+    func refreshCUDAGraphs() async {
+        let replicas = graphReplicas.withLock { $0 }
+        for replica in replicas {
+            guard let device = replica.device, let counters = try? await replica.cudaGraphCounters() else { continue }
+            let values: [(String, Int)] = [
+                ("uninlu_cuda_graph_replays", counters.replays), ("uninlu_cuda_graph_captures", counters.captures),
+                ("uninlu_cuda_graph_op_by_op_forwards", counters.eagerRuns), ("uninlu_cuda_graph_mismatches", counters.mismatches),
+                ("uninlu_cuda_graph_evictions", counters.evictions), ("uninlu_cuda_graph_capture_failures", counters.captureFailures),
+                ("uninlu_cuda_graphs", counters.graphs), ("uninlu_cuda_graph_device_bytes", counters.deviceBytes),
+            ]
+            for (label, value) in values {
+                Meter(label: label, dimensions: [("device", String(device))], factory: factory).set(value)
+            }
+        }
     }
 
     /// The Prometheus text exposition of everything above.

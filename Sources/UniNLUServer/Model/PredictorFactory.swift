@@ -13,6 +13,7 @@ public enum PredictorFactory {
     ) throws -> any Predictor {
         let info = try ModelInfo(replicas: replicas)
         guard let first = replicas.first else { throw ServeConfigurationError.noReplicas }
+        metrics.watchCUDAGraphs(of: replicas)
         switch first.family {
         case .siameseUIE:
             let pipelines = replicas.compactMap(\.siameseUIE)

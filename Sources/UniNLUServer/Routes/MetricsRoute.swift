@@ -6,7 +6,8 @@ struct MetricsRoute {
 
     func register(on router: Router<ServerRequestContext>) {
         router.get("metrics") { _, _ in
-            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            await metrics.refreshCUDAGraphs()
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: ResponseBody(byteBuffer: ByteBuffer(string: metrics.exposition())))
         }
     }

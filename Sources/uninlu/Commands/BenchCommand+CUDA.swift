@@ -33,6 +33,10 @@ extension BenchCommand {
             fields.append(("end_to_end", try await CUDABenchmark.endToEnd(
                 modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
                 warmup: 20, iterations: max(iterations, 100), log: log)))
+            // The same request with every forward dispatched op by op (no CUDA graphs), for the ratio.
+            fields.append(("end_to_end_op_by_op", try await CUDABenchmark.endToEnd(
+                modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
+                warmup: 20, iterations: max(iterations, 100), graphPolicy: .disabled, log: log)))
             if let margin = fp16RecheckMargin {
                 fields.append(("end_to_end_fp16_recheck", try await CUDABenchmark.endToEnd(
                     modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,

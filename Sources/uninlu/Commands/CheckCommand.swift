@@ -14,12 +14,13 @@ struct CheckCommand: AsyncParsableCommand {
             uninlu check                      ops and fixtures, FP32 and FP16
             uninlu check ops --seed 42        op-by-op parity only (NMSE tolerance per op and precision, max-abs printed)
             uninlu check fixtures --precision fp16
+            uninlu check graphs               request forwards replayed as CUDA graphs: same values as op by op
             Exit code 0: every check passed; 1: a check failed; 3: no usable GPU on this machine (nothing checked).
             """)
 
-    enum Part: String, ExpressibleByArgument, CaseIterable { case all, ops, fixtures, plans }
+    enum Part: String, ExpressibleByArgument, CaseIterable { case all, ops, fixtures, plans, graphs }
 
-    @Argument(help: "What to check: all, ops, fixtures or plans.") var part: Part = .all
+    @Argument(help: "What to check: all, ops, fixtures, plans or graphs (replayed CUDA graphs against op-by-op forwards).") var part: Part = .all
     @Option(help: "Seed of the random op inputs (printed; default: from the clock).") var seed: UInt64?
     @Option(help: "Precision(s) to check: fp16, fp32 or both.") var precision: String = "both"
     @Option(help: "Fixture directory (cases.json + model/).") var fixtures = "Tests/Fixtures/siamese_uie"
@@ -53,7 +54,7 @@ struct CheckCommand: AsyncParsableCommand {
             guard !quiet || !line.passed else { return }
             print("\(line.passed ? "PASS" : "FAIL")  \(line.group)/\(line.name)  [\(line.vars)]  \(line.detail)")
         }
-        if part != .fixtures {
+        if part == .all || part == .ops {
             do {
                 lines += try CUDACheck.runOps(seed: seed, precisions: precisions, log: printLine)
             } catch {
@@ -98,7 +99,7 @@ struct CheckCommand: AsyncParsableCommand {
                 lines.append(line)
             }
         }
-        if part != .fixtures && part != .plans {
+        if part == .all || part == .ops {
             await rexPart("rex-ops", "fma attention") { try CUDACheck.runRexOps(seed: seed, precisions: precisions, log: printLine) }
         }
         if part == .all || part == .fixtures {
@@ -119,14 +120,23 @@ struct CheckCommand: AsyncParsableCommand {
                 }
             }
         }
-        if part != .fixtures && part != .plans {
+        if part == .all || part == .graphs {
+            for p in precisions {
+                await rexPart("graphs", p.rawValue) {
+                    try await CUDACheck.runGraphs(siameseFixtures: URL(fileURLWithPath: fixtures),
+                                                  rexFixtures: rexAvailable ? URL(fileURLWithPath: rexFixtures) : nil,
+                                                  precision: p == .fp16 ? .fp16 : .fp32, log: printLine)
+                }
+            }
+        }
+        if part == .all || part == .ops {
             await rexPart("rex-ops", "tensor-core attention") {
                 try CUDACheck.runRexOps(seed: seed, precisions: precisions, tensorCoreAttention: true, log: printLine)
             }
         }
         let failed = lines.filter { !$0.passed }
         print("")
-        for group in ["ops", "rex-ops", "fixtures", "rex-fixtures", "plans"] {
+        for group in ["ops", "rex-ops", "fixtures", "rex-fixtures", "plans", "graphs"] {
             let inGroup = lines.filter { $0.group == group }
             if !inGroup.isEmpty {
                 print("\(group): \(inGroup.count - inGroup.filter { !$0.passed }.count)/\(inGroup.count) passed")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import UniNLUCUDA
 import UniNLUEngine
 import UniNLUPipelines
 
@@ -19,6 +20,28 @@ struct ModelOptions: ParsableArguments {
         discussion: "Loads the model a second time in FP32 on the same GPU; decisions FP16 could flip then match FP32 (docs/cuda-backend.md). Off by default."))
     var fp16RecheckMargin: Float?
 
+    @Option(name: .customLong("cuda-graphs"), help: ArgumentHelp(
+        "CUDA: how many forward shapes to keep as captured CUDA graphs (0: every forward op by op).",
+        discussion: "A shape seen again is captured and later replayed with the new inputs; least recently used dropped first (docs/cuda-backend.md)."))
+    var cudaGraphs = CUDAGraphPolicy().maxGraphs
+
+    @Option(name: .customLong("cuda-graph-max-tokens"), help: "CUDA: forwards over more packed tokens than this always run op by op.")
+    var cudaGraphMaxTokens = CUDAGraphPolicy().maxTokens
+
+    @Option(name: .customLong("cuda-graph-capture-after"), help: "CUDA: calls of a shape that run op by op before it is captured.")
+    var cudaGraphCaptureAfter = CUDAGraphPolicy().captureAfter
+
+    var graphPolicy: CUDAGraphPolicy {
+        CUDAGraphPolicy(maxGraphs: cudaGraphs, captureAfter: cudaGraphCaptureAfter, maxTokens: cudaGraphMaxTokens)
+    }
+
+    func validate() throws {
+        for (name, value) in [("cuda-graphs", cudaGraphs), ("cuda-graph-max-tokens", cudaGraphMaxTokens),
+                              ("cuda-graph-capture-after", cudaGraphCaptureAfter)] where value < 0 {
+            throw ValidationError("--\(name) must be 0 or more")
+        }
+    }
+
     /// `--model`, or the default model when it is left out (DefaultModel.swift).
     func modelURL() throws -> URL { try DefaultModel.resolve(model) }
 
@@ -26,7 +49,7 @@ struct ModelOptions: ParsableArguments {
     /// CUDA device ordinal (ignored on the CPU).
     func load(limits: InputLimits = InputLimits(), precision: ComputePrecision? = nil, device: Int = 0) throws -> LoadedModel {
         try LoadedModel.load(modelDirectory: try modelURL(), backend: backend, precision: precision, device: device, limits: limits,
-                             fp16RecheckMargin: fp16RecheckMargin)
+                             fp16RecheckMargin: fp16RecheckMargin, graphPolicy: graphPolicy)
     }
 }
 

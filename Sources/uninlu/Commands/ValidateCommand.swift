@@ -108,7 +108,8 @@ struct ValidateCommand: AsyncParsableCommand {
             // An engine plan fixes the backend (CUDA) and the precision.
             guard isPrimary else { throw CLIError("--against needs a model directory: \(url.path) is an engine plan, which runs one configuration only") }
             let plan = try EnginePlan(url: url)
-            let model = try LoadedModel.load(modelDirectory: url, limits: limitOptions.limits, fp16RecheckMargin: modelOptions.fp16RecheckMargin)
+            let model = try LoadedModel.load(modelDirectory: url, limits: limitOptions.limits, fp16RecheckMargin: modelOptions.fp16RecheckMargin,
+                                             graphPolicy: modelOptions.graphPolicy)
             return Run(model: model, setting: Setting(backend: .cuda, precision: plan.precision), loadSeconds: (clock.now - start).seconds)
         }
         let resolved = try backend.resolved()
@@ -119,7 +120,7 @@ struct ValidateCommand: AsyncParsableCommand {
         // The FP16 re-check belongs to the configuration under test, not to the one it is compared with.
         let margin = isPrimary ? modelOptions.fp16RecheckMargin : nil
         let model = try LoadedModel.load(modelDirectory: url, backend: resolved, precision: precision, limits: limitOptions.limits,
-                                         fp16RecheckMargin: margin)
+                                         fp16RecheckMargin: margin, graphPolicy: modelOptions.graphPolicy)
         return Run(model: model, setting: Setting(backend: model.backend, precision: precision, recheckMargin: margin),
                    loadSeconds: (clock.now - start).seconds)
     }

@@ -1,0 +1,149 @@
+import CCUDA
+import UniNLUCore
+
+// Replayable forwards on the CUDA backend: the second call of a forward shape (by default) is
+// dry-run, captured as a graph and replayed; later calls of that shape only run their host pass in
+// patch mode (no launches: each op is compared with the capture and the new upload bytes go into
+// the graph's pinned slots), then launch the graph. The outputs are copied out of the graph's
+// buffers, so the caller may keep them while the graph replays for the next call.
+
+extension CUDAKernels {
+    public var graphPolicy: CUDAGraphPolicy {
+        get { graphCache.policy }
+        set {
+            graphCache.policy = newValue
+            if newValue.maxGraphs == 0 { graphCache.removeAll() }
+        }
+    }
+
+    public var graphCounters: CUDAGraphCounters { graphCache.counters }
+
+    public func replayable(_ shape: ForwardShape, _ body: () throws -> [CUDAMatrix]) throws -> [CUDAMatrix] {
+        let policy = graphCache.policy
+        guard policy.maxGraphs > 0, shape.tokens <= policy.maxTokens, context.recorder == nil else {
+            graphCache.counters.eagerRuns += 1
+            return try body()
+        }
+        if let graph = graphCache.graph(for: shape) {
+            do {
+                return try replay(graph, body)
+            } catch CUDAError.graphReplayMismatch {
+                // Same shape, other ops (a forward whose ops depend on more than its lengths): drop
+                // the graph; the shape may be captured again later.
+                graphCache.remove(shape)
+                graphCache.counters.mismatches += 1
+                graphCache.counters.eagerRuns += 1
+                return try body()
+            }
+        }
+        guard graphCache.shouldCapture(shape) else {
+            graphCache.counters.eagerRuns += 1
+            return try body()
+        }
+        let graph: ReplayableGraph
+        do {
+            graph = try capture(body)
+        } catch let error as CUDAError {
+            switch error {
+            case .notCapturable, .graphReplayMismatch, .driver:
+                graphCache.markUncapturable(shape)
+                graphCache.counters.eagerRuns += 1
+                try synchronize()  // a failed capture leaves nothing queued, but staging must reset
+                return try body()
+            default: throw error
+            }
+        }
+        graphCache.insert(graph, for: shape)
+        return try replay(graph, body)
+    }
+
+    /// Dry run (tunes GEMMs, sizes the pinned arena, leaves one free pooled buffer per allocation
+    /// the capture makes: cuMemAlloc is not allowed while capturing), then the capture.
+    private func capture(_ body: () throws -> [CUDAMatrix]) throws -> ReplayableGraph {
+        try context.makeCurrent()
+        try synchronize()
+        let dryRun = StreamRecorder.dryRun()
+        try withRecorder(dryRun, retaining: true) { _ = try body() }
+        try synchronize()
+        let arena = try PinnedArena(context: context, bytes: dryRun.stagedBytes)
+        let recorder = StreamRecorder.capture(into: arena)
+        let driver = context.driver
+        try driver.check(driver.cuStreamBeginCapture(context.stream, Int32(UNINLU_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)), "cuStreamBeginCapture")
+        var captured: CUgraph?
+        let buffers: [DeviceBuffer]
+        do {
+            buffers = try withRecorder(recorder, retaining: true) { _ = try body() }
+        } catch {
+            _ = driver.cuStreamEndCapture(context.stream, &captured)
+            if let captured { _ = driver.cuGraphDestroy(captured) }
+            throw error
+        }
+        try driver.check(driver.cuStreamEndCapture(context.stream, &captured), "cuStreamEndCapture")
+        defer { if let captured { _ = driver.cuGraphDestroy(captured) } }
+        var exec: CUgraphExec?
+        try driver.check(driver.cuGraphInstantiateWithFlags(&exec, captured, 0), "cuGraphInstantiate")
+        guard let exec else { throw CUDAError.notCapturable(op: "an empty graph") }
+        return try ReplayableGraph(context: context, exec: exec, recorder: recorder, arena: arena, buffers: buffers)
+    }
+
+    /// The patch pass (checks the ops, writes the new uploads), the replay, and copies of the outputs.
+    private func replay(_ graph: ReplayableGraph, _ body: () throws -> [CUDAMatrix]) throws -> [CUDAMatrix] {
+        try context.makeCurrent()
+        try graph.finished.synchronize()  // its last replay no longer reads the pinned slots
+        let recorder = StreamRecorder.patch(graph)
+        pool.beginReplaying(graph.buffers)
+        let outputs: [CUDAMatrix]
+        do {
+            outputs = try withRecorder(recorder, retaining: false) { try body() }
+            try recorder.finishPatch()
+        } catch {
+            pool.endReplaying()
+            throw error
+        }
+        guard pool.endReplaying() else {
+            throw CUDAError.graphReplayMismatch(detail: "the forward allocated fewer buffers than the capture")
+        }
+        try graph.launch()
+        let copies = try outputs.map { output in
+            let copy = try makeMatrix(rows: output.rows, columns: output.columns)
+            try context.copy(deviceTo: copy.pointer, from: output.pointer, bytes: output.rows * output.columns * elementSize)
+            return copy
+        }
+        try graph.finished.record()
+        graphCache.counters.replays += 1
+        return copies
+    }
+
+    /// Runs `body` with `recorder` on the context (and the pool retaining every allocation when
+    /// asked); the layout caches are cleared before and after, so that the layouts are staged inside.
+    @discardableResult
+    private func withRecorder(_ recorder: StreamRecorder, retaining: Bool, _ body: () throws -> Void) throws -> [DeviceBuffer] {
+        var result: [DeviceBuffer] = []
+        _ = try withRecorder(recorder, retaining: retaining) { () throws -> [CUDAMatrix] in
+            try body()
+            return []
+        } retained: { result = $0 }
+        return result
+    }
+
+    private func withRecorder(_ recorder: StreamRecorder, retaining: Bool, _ body: () throws -> [CUDAMatrix],
+                              retained: ([DeviceBuffer]) -> Void = { _ in }) throws -> [CUDAMatrix] {
+        attentionLayoutCache = nil
+        disentangledLayoutCache = nil
+        context.recorder = recorder
+        if retaining { pool.beginRetaining() }
+        defer {
+            context.recorder = nil
+            attentionLayoutCache = nil
+            disentangledLayoutCache = nil
+        }
+        do {
+            let outputs = try body()
+            if retaining { retained(pool.endRetaining()) }
+            return outputs
+        } catch {
+            if retaining { _ = pool.endRetaining() }
+            throw error
+        }
+    }
+}
