@@ -43,6 +43,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     public var splitDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "nosplit"
     /// Replayable forwards (ReplayableGraph.swift): captured graphs by shape.
     let graphCache = GraphCache(policy: CUDAGraphPolicy())
+    /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
+    public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int

@@ -107,8 +107,13 @@ public enum CUDACheck {
                 } catch { fail("embed", vars, error) }
             }
             // layerNorm with a large common offset (stresses the variance)
-            for (rows, width, eps) in [(1, 768, Float(1e-12)), (7, 100, 1e-7), (129, 32, 1e-12), (300, 768, 1e-5)] {
-                let vars = "rows=\(rows) width=\(width) eps=\(eps) offset=40"
+            // (widths of 256·C take the warp-per-row kernel; each case also runs the block-per-row one)
+            for (rows, width, eps) in [(1, 768, Float(1e-12)), (7, 100, 1e-7), (129, 32, 1e-12), (300, 768, 1e-5),
+                                       (5, 1024, 1e-12), (33, 512, 1e-12), (3, 256, 1e-12)] {
+              for block in CUDAKernels.hasWarpLayerNorm(width: width) ? [false, true] : [true] {
+                gpu.blockLayerNorm = block
+                defer { gpu.blockLayerNorm = false }
+                let vars = "rows=\(rows) width=\(width) eps=\(eps) offset=40 \(block ? "block" : "warp")-per-row"
                 do {
                     let x = rng.floats(rows * width).map { $0 + 40 }
                     let gamma = rng.floats(width, 0.5, 1.5), beta = rng.floats(width, -0.5, 0.5)
@@ -124,6 +129,7 @@ public enum CUDACheck {
                         record("layerNorm", vars, out, ref)
                     }
                 } catch { fail("layerNorm", vars, error) }
+              }
             }
             // linear: cuBLASLt epilogues (bias, bias+GELU, bias+residual) and the fallback shapes
             let linearCases: [(m: Int, k: Int, n: Int, act: LinearActivation, residual: Bool)] = [

@@ -23,6 +23,15 @@ enum KernelPrelude {
             out[2 * i + 1] = f16_to_f32((uninlu_f16)(w[i] >> 16));
         }
     }
+    // Eight consecutive activations to a 16-byte aligned address.
+    __device__ __forceinline__ void store_act8(act_t* p, const float* v) {
+        uint4 raw;
+        raw.x = (unsigned int)f32_to_f16(v[0]) | ((unsigned int)f32_to_f16(v[1]) << 16);
+        raw.y = (unsigned int)f32_to_f16(v[2]) | ((unsigned int)f32_to_f16(v[3]) << 16);
+        raw.z = (unsigned int)f32_to_f16(v[4]) | ((unsigned int)f32_to_f16(v[5]) << 16);
+        raw.w = (unsigned int)f32_to_f16(v[6]) | ((unsigned int)f32_to_f16(v[7]) << 16);
+        *reinterpret_cast<uint4*>(p) = raw;
+    }
     #else
     typedef float act_t;
     __device__ __forceinline__ float load_act(const act_t* p, long i) { return p[i]; }
@@ -32,6 +41,10 @@ enum KernelPrelude {
         float4 b = *reinterpret_cast<const float4*>(p + 4);
         out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
         out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+    }
+    __device__ __forceinline__ void store_act8(act_t* p, const float* v) {
+        *reinterpret_cast<float4*>(p) = make_float4(v[0], v[1], v[2], v[3]);
+        *reinterpret_cast<float4*>(p + 4) = make_float4(v[4], v[5], v[6], v[7]);
     }
     #endif
 
