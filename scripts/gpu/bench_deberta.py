@@ -216,7 +216,9 @@ def merge(uninlu_path, torch_path, out_path, commit):
                      "speedup_vs_best_torch": (best_torch / best_ours) if best_ours and best_torch else None,
                      "attention_variants": variant_ms})
     e2e = {"uninlu_ms": u.get("end_to_end", {}).get("median_ms"), "torch_model_calls_ms": t.get("end_to_end", {}).get("median_ms"),
-           "jobs": t.get("end_to_end", {}).get("jobs")}
+           "jobs": t.get("end_to_end", {}).get("jobs"),
+           "uninlu_op_by_op_ms": u.get("end_to_end_op_by_op", {}).get("median_ms"),
+           "uninlu_cuda_graphs": u.get("end_to_end", {}).get("cuda_graphs")}
     if e2e["uninlu_ms"] and e2e["torch_model_calls_ms"]:
         e2e["speedup"] = e2e["torch_model_calls_ms"] / e2e["uninlu_ms"]
     result = {"commit": commit, "model": "rex-uninlu deberta-v2 base (random weights)",

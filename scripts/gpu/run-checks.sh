@@ -3,6 +3,8 @@
 # FP32 and FP16), then the benchmark side by side with PyTorch. Everything lands under $OUT.
 # Usage (device): bash scripts/gpu/run-checks.sh   [CHECK_ONLY=1] [SKIP_CHECK=1] [SKIP_COMPILE=1] [SKIP_BERT=1] [SKIP_REX=1]
 #   [REX_VARIANTS=0: skip the Rex runs with the other attention kernels and in FP32]
+#   [BERT_VARIANTS=0: skip the BERT runs in FP32 and with the FMA attention, and the plan build]
+#   [CHECK_TIMEOUT=420: seconds for `uninlu check all`]
 # The check covers SiameseUIE and RexUniNLU (rex-ops, rex-fixtures); the Rex/DeBERTa-v2 benchmark
 # (scripts/gpu/bench_deberta.py) runs after the BERT one.
 set -u -o pipefail
@@ -18,7 +20,7 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv |
 "$BIN" doctor --json > "$OUT/doctor.json"
 
 if [ "${SKIP_CHECK:-0}" != 1 ]; then
-    timeout 420 "$BIN" check all --seed ${SEED:-20261125} 2>&1 | tee "$OUT/check.txt"
+    timeout ${CHECK_TIMEOUT:-420} "$BIN" check all --seed ${SEED:-20261125} 2>&1 | tee "$OUT/check.txt"
     echo "check exit code: ${PIPESTATUS[0]}" | tee -a "$OUT/check.txt"
 fi
 [ "${CHECK_ONLY:-0}" = 1 ] && exit 0
@@ -51,6 +53,7 @@ MODEL=/tmp/bench-model
 python3 scripts/gpu/bench_bert.py make-model "$MODEL" Tests/Fixtures/siamese_uie/model 2>&1 | tail -2 | tee -a "$OUT/run.log"
 timeout 240 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
     --iterations 50 --warmup 10 --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物 --output "$OUT/uninlu-bench.json" 2>&1 | tee -a "$OUT/run.log"
+if [ "${BERT_VARIANTS:-1}" = 1 ]; then
 timeout 200 "$BIN" bench --model "$MODEL" --backend cuda --precision fp32 --shapes 1x128,128x128 --iterations 20 \
     --output "$OUT/uninlu-bench-fp32.json" 2>&1 | tee -a "$OUT/run.log"
 UNINLU_ATTENTION=scalar timeout 120 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 --iterations 20 \
@@ -61,6 +64,7 @@ TIMEFORMAT="wall %R s"
   echo "predict from the plan (process start to first result):"
   time timeout 60 "$BIN" predict --model /tmp/bench-fp16.plan \
       --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物; } 2>&1 | tee -a "$OUT/run.log"
+fi
 timeout 420 python3 scripts/gpu/bench_bert.py torch "$MODEL" "$OUT/torch-bench.json" 2>&1 | grep -v Warning | tee -a "$OUT/run.log"
 python3 scripts/gpu/bench_bert.py merge "$OUT/uninlu-bench.json" "$OUT/torch-bench.json" "$OUT/gpu-bench.json" "$COMMIT" 2>&1 | tee -a "$OUT/run.log"
 [ "${SKIP_REX:-0}" = 1 ] || rex_bench
