@@ -63,27 +63,31 @@ extension CUDAKernels {
         try context.makeCurrent()
         try synchronize()
         let dryRun = StreamRecorder.dryRun()
-        try withRecorder(dryRun, retaining: true) { _ = try body() }
+        try withRecorder(dryRun, retaining: false) { _ = try body() }
         try synchronize()
         let arena = try PinnedArena(context: context, bytes: dryRun.stagedBytes)
         let recorder = StreamRecorder.capture(into: arena)
         let driver = context.driver
         try driver.check(driver.cuStreamBeginCapture(context.stream, Int32(UNINLU_CU_STREAM_CAPTURE_MODE_THREAD_LOCAL)), "cuStreamBeginCapture")
         var captured: CUgraph?
-        let buffers: [DeviceBuffer]
+        pool.beginCapture()
         do {
-            buffers = try withRecorder(recorder, retaining: true) { _ = try body() }
+            // The region's outputs are dropped and the layout caches cleared inside, so that every
+            // buffer it was handed is free again (for its graph) when the capture ends.
+            try withRecorder(recorder, retaining: false) { _ = try body() }
         } catch {
             _ = driver.cuStreamEndCapture(context.stream, &captured)
             if let captured { _ = driver.cuGraphDestroy(captured) }
+            pool.abortCapture()
             throw error
         }
+        let memory = pool.endCapture()
         try driver.check(driver.cuStreamEndCapture(context.stream, &captured), "cuStreamEndCapture")
         defer { if let captured { _ = driver.cuGraphDestroy(captured) } }
         var exec: CUgraphExec?
         try driver.check(driver.cuGraphInstantiateWithFlags(&exec, captured, 0), "cuGraphInstantiate")
         guard let exec else { throw CUDAError.notCapturable(op: "an empty graph") }
-        return try ReplayableGraph(context: context, exec: exec, recorder: recorder, arena: arena, buffers: buffers)
+        return try ReplayableGraph(context: context, exec: exec, recorder: recorder, arena: arena, memory: memory)
     }
 
     /// The patch pass (checks the ops, writes the new uploads), the replay, and copies of the outputs.
@@ -91,7 +95,7 @@ extension CUDAKernels {
         try context.makeCurrent()
         try graph.finished.synchronize()  // its last replay no longer reads the pinned slots
         let recorder = StreamRecorder.patch(graph)
-        pool.beginReplaying(graph.buffers)
+        pool.beginReplaying(graph.memory.log)
         let outputs: [CUDAMatrix]
         do {
             outputs = try withRecorder(recorder, retaining: false) { try body() }

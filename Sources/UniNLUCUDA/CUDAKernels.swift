@@ -43,6 +43,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     public var splitDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "nosplit"
     /// Replayable forwards (ReplayableGraph.swift): captured graphs by shape.
     let graphCache = GraphCache(policy: CUDAGraphPolicy())
+    /// FP16, head size 64, too few 64-query items to fill the GPU: 4 warps split each 16-query item's
+    /// keys (UNINLU_ATTENTION=nosplit: one warp per item).
+    public var splitAttention = getenvString("UNINLU_ATTENTION") != "nosplit"
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.

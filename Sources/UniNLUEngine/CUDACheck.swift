@@ -160,12 +160,15 @@ public enum CUDACheck {
                 ([33], 4, 32, false), ([17, 2], 2, 128, true), ([512], 12, 64, true),
                 ([Int](repeating: 100, count: 23) + [77], 12, 64, true),  // enough work for 4-warp blocks
             ]
-            let attentionVariants = precision == .fp16 ? [true, false] : [false]
-            for tensorCore in attentionVariants {
+            // FP16: tensor cores with small batches split over 4 warps by keys (the default), without
+            // the split, and the FMA kernel.
+            let attentionVariants: [(tensorCore: Bool, split: Bool)] = precision == .fp16 ? [(true, true), (true, false), (false, false)] : [(false, false)]
+            for (tensorCore, split) in attentionVariants {
             gpu.tensorCoreAttention = tensorCore
+            gpu.splitAttention = split
             for c in attentionCases {
-                let kernel = tensorCore && c.headSize == 64 ? "tensor-core" : "fma"
-                if !tensorCore && precision == .fp16 && c.headSize != 64 && attentionVariants.count > 1 { continue }  // already run
+                let kernel = tensorCore && c.headSize == 64 ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core") : "fma"
+                if precision == .fp16 && c.headSize != 64 && !(tensorCore && split) { continue }  // the FMA kernel already ran
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) masked=\(c.masked) kernel=\(kernel)"
                 do {
                     let total = c.lengths.reduce(0, +)
@@ -191,6 +194,7 @@ public enum CUDACheck {
             }
             }
             gpu.tensorCoreAttention = true
+            gpu.splitAttention = true
             // gatherRows: exact copies (16-byte path and element path)
             for width in [768, 7, 32] {
                 let vars = "width=\(width)"

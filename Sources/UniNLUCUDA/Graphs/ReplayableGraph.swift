@@ -12,31 +12,28 @@ final class ReplayableGraph {
     let ops: [RecordedStreamOp]
     let uploadSlots: [Int: UnsafeMutableRawPointer]
     let arena: PinnedArena
-    /// Every allocation of the capture, in order (handed out again to the patch pass).
-    let buffers: [DeviceBuffer]
+    /// The region's device memory and its allocations in capture order (handed out again to the patch pass).
+    let memory: GraphMemory
     let finished: CUDAContext.Event
     var replays = 0
 
-    init(context: CUDAContext, exec: CUgraphExec, recorder: StreamRecorder, arena: PinnedArena, buffers: [DeviceBuffer]) throws {
+    init(context: CUDAContext, exec: CUgraphExec, recorder: StreamRecorder, arena: PinnedArena, memory: GraphMemory) throws {
         self.context = context
         self.exec = exec
         ops = recorder.ops
         uploadSlots = recorder.uploadSlots
         self.arena = arena
-        self.buffers = buffers
+        self.memory = memory
         finished = try context.makeEvent()
     }
 
     deinit {
-        _ = try? finished.synchronize()
+        _ = try? finished.synchronize()  // before `memory` returns to the pool
         _ = context.driver.cuGraphExecDestroy(exec)
     }
 
     /// Device bytes this graph keeps for itself.
-    var deviceBytes: Int {
-        var seen = Set<CUdeviceptr>()
-        return buffers.reduce(0) { seen.insert($1.pointer).inserted ? $0 + $1.capacity : $0 }
-    }
+    var deviceBytes: Int { memory.bytes }
 
     func launch() throws {
         try context.driver.check(context.driver.cuGraphLaunch(exec, context.stream), "cuGraphLaunch")

@@ -271,17 +271,22 @@ enum AttentionKernel {
         const unsigned int a = (unsigned int)__cvta_generic_to_shared(smem_row);
         asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
     }
-    extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
-            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+    // SPLIT = 4 (small batches): the block's 4 warps share one item's 16 queries and take every 4th
+    // 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory (each warp's own
+    // K/V tile space, free after its key loop) and are merged as split-softmax partials. At 1x128 a
+    // warp walking all 8 tiles alone took 18 µs (ncu, H200): the loads of each tile wait on the last.
+    template <int SPLIT>
+    __device__ __forceinline__ void attention_tc_impl(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, float scale, uninlu_f16 (*tiles)[2][16 * 72]) {
+        static_assert(SPLIT == 1 || SPLIT == 4, "the merge gives each of 4 warps 4 of the 16 rows");
         constexpr int ROW = 72;  // padded row (halves): 144-byte rows keep ldmatrix conflict-free
-        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * ROW];
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[blockIdx.x];
         const int head = blockIdx.y;
         const int seqStart = item.x, len = item.y;
-        const int q0 = item.z + warp * 16;
+        const int q0 = item.z + (SPLIT > 1 ? 0 : warp * 16);
         const int qEnd = item.z + item.w;
-        if (q0 >= qEnd) return;
+        if (q0 >= qEnd) return;   // uniform across the block when SPLIT > 1 (before its __syncthreads)
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
@@ -306,7 +311,7 @@ enum AttentionKernel {
         bool anyKey = false;
         // ldmatrix row addresses of this lane (matrix = lane / 8, row = lane % 8).
         const int mi = lane >> 3, mr = lane & 7;
-        for (int kb = 0; kb < len; kb += 16) {
+        for (int kb = (SPLIT > 1 ? warp * 16 : 0); kb < len; kb += 16 * SPLIT) {
             __syncwarp();
             // Stage 16 keys x 64 dims of K and V: 128 16-byte chunks each, 4 per lane.
             #pragma unroll
@@ -380,6 +385,50 @@ enum AttentionKernel {
         }
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        if (SPLIT > 1) {
+            // Per warp: O rows [16][64], then m[16], l[16]: 1,056 floats in its 4,608-byte tile space.
+            __syncwarp();
+            float* mine = reinterpret_cast<float*>(&tiles[warp][0][0]);
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) {
+                const int d = n * 8 + t * 2;
+                mine[g * 64 + d] = o[n][0]; mine[g * 64 + d + 1] = o[n][1];
+                mine[(g + 8) * 64 + d] = o[n][2]; mine[(g + 8) * 64 + d + 1] = o[n][3];
+            }
+            if (t == 0) { mine[1024 + g] = m0; mine[1024 + g + 8] = m1; mine[1040 + g] = l0; mine[1040 + g + 8] = l1; }
+            __syncthreads();
+            // Warp w merges rows 4w..4w+3: lanes over (row, pair of dims).
+            for (int e = lane; e < 4 * 32; e += 32) {
+                const int r = warp * 4 + e / 32, d = (e % 32) * 2;
+                const int row = q0 + r;
+                if (row >= qEnd) continue;
+                float M = NEG_INF;
+                #pragma unroll
+                for (int w = 0; w < SPLIT; ++w) M = fmaxf(M, reinterpret_cast<const float*>(&tiles[w][0][0])[1024 + r]);
+                float L = 0.f, a0 = 0.f, a1 = 0.f;
+                if (M == NEG_INF) {
+                    // Every key masked: the uniform average of V over the sequence, as below.
+                    for (int j = 0; j < len; ++j) {
+                        const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
+                        a0 += f16_to_f32(v[d]); a1 += f16_to_f32(v[d + 1]);
+                    }
+                    L = (float)len;
+                } else {
+                    #pragma unroll
+                    for (int w = 0; w < SPLIT; ++w) {
+                        const float* part = reinterpret_cast<const float*>(&tiles[w][0][0]);
+                        const float mw = part[1024 + r];
+                        const float c = mw == NEG_INF ? 0.f : expf(mw - M);   // a warp that saw no key: weight 0
+                        L += part[1040 + r] * c;
+                        a0 += part[r * 64 + d] * c;
+                        a1 += part[r * 64 + d + 1] * c;
+                    }
+                }
+                const float inv = 1.f / L;
+                *reinterpret_cast<unsigned int*>(out + (long)row * H + (long)head * 64 + d) = pack_f16x2(a0 * inv, a1 * inv);
+            }
+            return;
+        }
         if (!anyKey) {
             #pragma unroll
             for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
@@ -402,10 +451,20 @@ enum AttentionKernel {
             if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
         }
     }
+    extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
+        attention_tc_impl<1>(qkv, out, items, keyMask, heads, scale, tiles);
+    }
+    extern "C" __global__ void __launch_bounds__(128) attention_tc_split_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
+        attention_tc_impl<4>(qkv, out, items, keyMask, heads, scale, tiles);
+    }
 
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64", "attention_tc_d64"] }
+    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64", "attention_tc_d64", "attention_tc_split_d64"] }
     /// Queries per block of the tensor-core kernel (4 warps × 16).
     static let tensorCoreQueriesPerBlock = 64
     static let queriesPerWarp = 4
@@ -444,13 +503,15 @@ enum AttentionOp {
         }
         let scale = 1 / Float(headSize).squareRoot()
         if k.precision == .fp16, headSize == 64, k.tensorCoreAttention {
-            // 4 warps (64 queries) per block when that fills the GPU twice over, else one warp (16
-            // queries) per block for more blocks on small batches.
+            // 4 warps (64 queries) per block when that fills the GPU twice over; else 16-query items,
+            // each split over 4 warps by keys (one warp per item: UNINLU_ATTENTION=nosplit or mma).
             let wide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
-            let name = getenvString("UNINLU_ATTENTION") == "mma" ? "attention_mma_d64" : "attention_tc_d64"
+            let choice = getenvString("UNINLU_ATTENTION")
+            let split = !wide && choice != "mma" && k.splitAttention
+            let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64" : "attention_tc_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
-                block: (wide ? 128 : 32, 1, 1),
+                block: (wide || split ? 128 : 32, 1, 1),
                 [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(wide ? staged.tensorCoreItems.pointer : staged.items.pointer),
                  .pointer(staged.mask?.pointer ?? 0), .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
             return out

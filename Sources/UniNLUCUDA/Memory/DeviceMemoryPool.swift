@@ -14,8 +14,19 @@ final class DeviceMemoryPool: @unchecked Sendable {
     private var all: [CUdeviceptr] = []
     private(set) var reservedBytes = 0
     private var retaining: [DeviceBuffer]?
-    /// While a graph's forward is patched: the buffers its capture was handed, handed out again in order.
-    private var replaying: (buffers: [DeviceBuffer], next: Int)?
+    /// While a replayable graph is captured: what the region frees is reused by the region only, and
+    /// every buffer it is handed is logged in order (ReplayableGraph.swift). Guarded by `lock`.
+    private var capturing: CaptureState?
+    /// Buffers owned by live graphs (pointer → capacity): releasing a wrapper of one returns nothing.
+    private var graphOwned: [CUdeviceptr: Int] = [:]
+    /// While a graph's forward is patched: its capture's allocation log, handed out again in order.
+    private var replaying: (log: [GraphAllocation], next: Int)?
+
+    private final class CaptureState {
+        var free: [Int: [CUdeviceptr]] = [:]
+        var handed: [CUdeviceptr: Int] = [:]
+        var log: [GraphAllocation] = []
+    }
 
     init(context: CUDAContext) { self.context = context }
 
@@ -26,13 +37,15 @@ final class DeviceMemoryPool: @unchecked Sendable {
     }
 
     func allocate(bytes: Int) throws -> DeviceBuffer {
-        if let (buffers, next) = replaying {
-            guard next < buffers.count, buffers[next].capacity == Self.sizeClass(bytes) else {
+        if let (log, next) = replaying {
+            guard next < log.count, log[next].capacity == Self.sizeClass(bytes) else {
                 throw CUDAError.graphReplayMismatch(detail: "allocation \(next) of \(bytes) bytes differs from the capture's")
             }
-            replaying = (buffers, next + 1)
-            return buffers[next]
+            replaying = (log, next + 1)
+            // The graph owns the memory: this wrapper's release returns nothing.
+            return DeviceBuffer(pointer: log[next].pointer, capacity: log[next].capacity, pool: self)
         }
+        if let buffer = try allocateForCapture(bytes: bytes) { return buffer }
         let buffer = try allocateUnretained(bytes: bytes)
         if retaining != nil { retaining!.append(buffer) }
         return buffer
@@ -46,15 +59,69 @@ final class DeviceMemoryPool: @unchecked Sendable {
         return retaining ?? []
     }
 
-    /// Hands out `buffers` (a graph's, in capture order) instead of free ones until `endReplaying`.
-    func beginReplaying(_ buffers: [DeviceBuffer]) { replaying = (buffers, 0) }
+    /// Hands out a graph's allocations (in capture order) instead of free ones until `endReplaying`.
+    func beginReplaying(_ log: [GraphAllocation]) { replaying = (log, 0) }
 
-    /// Ends the replay; returns whether every buffer of the capture was handed out again.
+    /// Ends the replay; returns whether every allocation of the capture was made again.
     @discardableResult
     func endReplaying() -> Bool {
         defer { replaying = nil }
-        guard let (buffers, next) = replaying else { return false }
-        return next == buffers.count
+        guard let (log, next) = replaying else { return false }
+        return next == log.count
+    }
+
+    /// Starts a capture: from here the region reuses what it frees, takes the rest from the free
+    /// lists (a dry run of the region just left enough there) and never calls cuMemAlloc.
+    func beginCapture() {
+        lock.withLock { capturing = CaptureState() }
+    }
+
+    /// Ends a capture: every buffer the region was handed now belongs to the graph (the caller has
+    /// dropped the region's outputs and caches).
+    func endCapture() -> GraphMemory {
+        let state = lock.withLock { () -> CaptureState? in
+            defer { capturing = nil }
+            guard let state = capturing else { return nil }
+            graphOwned.merge(state.handed) { current, _ in current }
+            return state
+        }
+        return GraphMemory(pool: self, owned: state?.handed ?? [:], log: state?.log ?? [])
+    }
+
+    /// A capture that failed: what the region freed goes back to the free lists (buffers still held
+    /// return there when released).
+    func abortCapture() {
+        lock.withLock {
+            guard let state = capturing else { return }
+            for (size, pointers) in state.free { free[size, default: []].append(contentsOf: pointers) }
+            capturing = nil
+        }
+    }
+
+    /// A graph went away: its memory returns to the free lists.
+    func returnGraphMemory(_ owned: [CUdeviceptr: Int]) {
+        lock.withLock {
+            for (pointer, capacity) in owned {
+                graphOwned[pointer] = nil
+                free[capacity, default: []].append(pointer)
+            }
+        }
+    }
+
+    private func allocateForCapture(bytes: Int) throws -> DeviceBuffer? {
+        let size = Self.sizeClass(bytes)
+        let pointer: CUdeviceptr? = try lock.withLock {
+            guard let state = capturing else { return nil }
+            var pointer = state.free[size]?.popLast()
+            if pointer == nil { pointer = free[size]?.popLast() }
+            guard let pointer else {
+                throw CUDAError.notCapturable(op: "an allocation of \(bytes) bytes beyond what the dry run left free")
+            }
+            state.handed[pointer] = size
+            state.log.append(GraphAllocation(pointer: pointer, capacity: size))
+            return pointer
+        }
+        return pointer.map { DeviceBuffer(pointer: $0, capacity: size, pool: self) }
     }
 
     private func allocateUnretained(bytes: Int) throws -> DeviceBuffer {
@@ -82,7 +149,13 @@ final class DeviceMemoryPool: @unchecked Sendable {
 
     func release(_ pointer: CUdeviceptr, capacity: Int) {
         lock.lock()
-        free[capacity, default: []].append(pointer)
+        if graphOwned[pointer] != nil {
+            // a graph's buffer: the graph keeps it
+        } else if let state = capturing, state.handed[pointer] != nil {
+            state.free[capacity, default: []].append(pointer)
+        } else {
+            free[capacity, default: []].append(pointer)
+        }
         lock.unlock()
     }
 
@@ -109,6 +182,31 @@ final class DeviceMemoryPool: @unchecked Sendable {
         try? context.synchronize()
         for pointer in all { context.free(pointer) }
     }
+}
+
+/// One allocation of a captured region, in order.
+struct GraphAllocation: Equatable {
+    let pointer: CUdeviceptr
+    let capacity: Int
+}
+
+/// The device memory a captured graph owns (its region's working set, reused within the region as
+/// op by op): back to the pool's free lists when the graph goes.
+final class GraphMemory: @unchecked Sendable {
+    // @unchecked: immutable; the return goes through the pool's lock.
+    private let pool: DeviceMemoryPool
+    let owned: [CUdeviceptr: Int]
+    let log: [GraphAllocation]
+
+    init(pool: DeviceMemoryPool, owned: [CUdeviceptr: Int], log: [GraphAllocation]) {
+        self.pool = pool
+        self.owned = owned
+        self.log = log
+    }
+
+    var bytes: Int { owned.values.reduce(0, +) }
+
+    deinit { pool.returnGraphMemory(owned) }
 }
 
 /// A pooled device allocation; returns to its pool when the last reference goes.
