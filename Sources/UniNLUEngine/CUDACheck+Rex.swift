@@ -91,6 +91,7 @@ extension CUDACheck {
             // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), staged.
             for (staged, split) in tensorCore ? [(false, false), (false, true), (true, false)] : [(false, false)] {
             gpu.stagedDisentangledAttention = staged
+            gpu.stagedWideDisentangledAttention = staged
             gpu.splitDisentangledAttention = split
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
@@ -159,6 +160,7 @@ extension CUDACheck {
             }
             }
             gpu.stagedDisentangledAttention = false
+            gpu.stagedWideDisentangledAttention = true
             gpu.splitDisentangledAttention = true
             if tensorCoreAttention { continue }
             // The same layout object across calls reuses the staged layout; a new one restages it.

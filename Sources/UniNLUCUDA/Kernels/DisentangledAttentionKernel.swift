@@ -531,10 +531,11 @@ enum DisentangledAttentionOp {
             }
             guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
             let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
-            // Too few items to fill the GPU with 4-warp blocks: one-warp blocks, or (default, unstaged
-            // kernel) 4-warp blocks that split each 16-query item's keys.
+            // Enough items for 4-warp blocks: the staged kernel by default. Too few: one-warp blocks, or
+            // (default, unstaged kernel) 4-warp blocks that split each 16-query item's keys.
+            let stagedHere = k.stagedDisentangledAttention || (tcWide && k.stagedWideDisentangledAttention)
             let split = !tcWide && !k.stagedDisentangledAttention && k.splitDisentangledAttention
-            let name = k.stagedDisentangledAttention ? "disentangled_attention_tc_d64"
+            let name = stagedHere ? "disentangled_attention_tc_d64"
                 : split ? "disentangled_attention_mma_split_d64" : "disentangled_attention_mma_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
