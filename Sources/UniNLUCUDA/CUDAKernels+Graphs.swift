@@ -57,13 +57,13 @@ extension CUDAKernels {
         return try replay(graph, body)
     }
 
-    /// Dry run (tunes GEMMs, sizes the pinned arena, leaves one free pooled buffer per allocation
-    /// the capture makes: cuMemAlloc is not allowed while capturing), then the capture.
+    /// Dry run (tunes GEMMs, sizes the pinned arena, and leaves the region's working set in the
+    /// pool's free lists: cuMemAlloc is not allowed while capturing), then the capture.
     private func capture(_ body: () throws -> [CUDAMatrix]) throws -> ReplayableGraph {
         try context.makeCurrent()
         try synchronize()
         let dryRun = StreamRecorder.dryRun()
-        try withRecorder(dryRun, retaining: false) { _ = try body() }
+        try withRecorder(dryRun) { _ = try body() }
         try synchronize()
         let arena = try PinnedArena(context: context, bytes: dryRun.stagedBytes)
         let recorder = StreamRecorder.capture(into: arena)
@@ -74,7 +74,7 @@ extension CUDAKernels {
         do {
             // The region's outputs are dropped and the layout caches cleared inside, so that every
             // buffer it was handed is free again (for its graph) when the capture ends.
-            try withRecorder(recorder, retaining: false) { _ = try body() }
+            try withRecorder(recorder) { _ = try body() }
         } catch {
             _ = driver.cuStreamEndCapture(context.stream, &captured)
             if let captured { _ = driver.cuGraphDestroy(captured) }
@@ -98,7 +98,7 @@ extension CUDAKernels {
         pool.beginReplaying(graph.memory.log)
         let outputs: [CUDAMatrix]
         do {
-            outputs = try withRecorder(recorder, retaining: false) { try body() }
+            outputs = try withRecorder(recorder) { try body() }
             try recorder.finishPatch()
         } catch {
             pool.endReplaying()
@@ -118,36 +118,17 @@ extension CUDAKernels {
         return copies
     }
 
-    /// Runs `body` with `recorder` on the context (and the pool retaining every allocation when
-    /// asked); the layout caches are cleared before and after, so that the layouts are staged inside.
-    @discardableResult
-    private func withRecorder(_ recorder: StreamRecorder, retaining: Bool, _ body: () throws -> Void) throws -> [DeviceBuffer] {
-        var result: [DeviceBuffer] = []
-        _ = try withRecorder(recorder, retaining: retaining) { () throws -> [CUDAMatrix] in
-            try body()
-            return []
-        } retained: { result = $0 }
-        return result
-    }
-
-    private func withRecorder(_ recorder: StreamRecorder, retaining: Bool, _ body: () throws -> [CUDAMatrix],
-                              retained: ([DeviceBuffer]) -> Void = { _ in }) throws -> [CUDAMatrix] {
+    /// Runs `body` with `recorder` on the context; the layout caches are cleared before and after, so
+    /// that the layouts are staged inside the region (and no cache keeps a region buffer afterwards).
+    private func withRecorder<T>(_ recorder: StreamRecorder, _ body: () throws -> T) throws -> T {
         attentionLayoutCache = nil
         disentangledLayoutCache = nil
         context.recorder = recorder
-        if retaining { pool.beginRetaining() }
         defer {
             context.recorder = nil
             attentionLayoutCache = nil
             disentangledLayoutCache = nil
         }
-        do {
-            let outputs = try body()
-            if retaining { retained(pool.endRetaining()) }
-            return outputs
-        } catch {
-            if retaining { _ = pool.endRetaining() }
-            throw error
-        }
+        return try body()
     }
 }
