@@ -45,8 +45,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// batches): 4 warps split each 16-query item's keys instead of one warp taking them all
     /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off).
     public var splitDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "nosplit"
-    /// Pinned landing space for large downloads (Rex's Z), grown on demand.
-    var downloadArena: PinnedArena?
     /// Replayable forwards (ReplayableGraph.swift): captured graphs by shape.
     let graphCache = GraphCache(policy: CUDAGraphPolicy())
     /// FP16, head size 64, too few 64-query items to fill the GPU: 4 warps split each 16-query item's
@@ -252,29 +250,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
 
     /// A pooled FP32 scratch buffer of `count` floats (whatever the activation precision).
     func allocateFloats(_ count: Int) throws -> DeviceBuffer { try pool.allocate(bytes: max(count, 1) * 4) }
-
-    /// FP32 values of a device buffer as one array per segment (`offsets`: segment starts plus the
-    /// total), through pinned memory: one fast copy down, one copy into each result (Rex's Z is 8 MB
-    /// at 128x128; the pageable download and the slicing took several ms).
-    func downloadFloatSegments(_ buffer: DeviceBuffer, offsets: [Int]) throws -> [[Float]] {
-        guard let total = offsets.last, total > 0 else { return offsets.dropLast().map { _ in [] } }
-        let bytes = total * 4
-        if downloadArena.map({ $0.bytes < bytes }) ?? true {
-            downloadArena = nil
-            downloadArena = try PinnedArena(context: context, bytes: bytes)
-        }
-        guard let arena = downloadArena else { return [] }
-        try context.copy(toHost: arena.base, from: buffer.pointer, bytes: bytes)
-        staging.reset()
-        let values = arena.base.assumingMemoryBound(to: Float.self)
-        return (0..<(offsets.count - 1)).map { s in
-            let start = offsets[s], count = offsets[s + 1] - offsets[s]
-            return [Float](unsafeUninitializedCapacity: count) { destination, initialized in
-                if count > 0, let address = destination.baseAddress { address.initialize(from: values + start, count: count) }
-                initialized = count
-            }
-        }
-    }
 
     /// `count` FP32 values of a device buffer to the host (synchronizes the stream).
     func downloadFloats(_ buffer: DeviceBuffer, count: Int) throws -> [Float] {

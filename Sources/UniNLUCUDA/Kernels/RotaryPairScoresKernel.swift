@@ -93,6 +93,7 @@ enum RotaryPairScoresOp {
             k.function("pair_scores"), name: "pair_scores", grid: (tiles, tiles, sequences.count), block: (16, 16, 1),
             [.pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
              .int32(Int32(width))])
-        return try k.downloadFloatSegments(z, offsets: zOffsets.map { Int($0) })
+        let host = try k.downloadFloats(z, count: total)
+        return (0..<sequences.count).map { s in Array(host[Int(zOffsets[s])..<Int(zOffsets[s + 1])]) }
     }
 }
