@@ -22,7 +22,7 @@
 # Knobs: DURATION (s per phase, default 6), PROCESSES (load workers, default 4), SKIP_CPU=1,
 # QUICK=1 (skip phases 3 and 3b), MULTI_GPU=0,1 (phase 3c: --devices 0,1 beside the one-GPU rows, for
 # the several-GPU goal of >= 1.8x the one-GPU throughput), CLOSED="16 32 64 128" (closed-loop connections),
-# OPEN="5000 7500" (open-loop rates),
+# OPEN="5000 7500" (open-loop rates), SERVE_EXTRA (more flags for the CUDA servers),
 # UNINLU_BIN (binary, default /tmp/uninlu), LOCAL_CPU_TEST=1 (no GPU: the "cuda" phases run the CPU
 # backend on the fixture model; only to check this script on a machine without a GPU).
 set -u -o pipefail
@@ -47,7 +47,8 @@ nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm --format=csv 2
 timeout 60 "$BIN" doctor > "$OUT/doctor.txt" 2>&1
 
 MODEL=/tmp/bench-model
-ENGINE=(--backend cuda --precision fp16)
+# SERVE_EXTRA: more flags for the CUDA servers, e.g. "--cuda-graphs 0" (op-by-op forwards).
+ENGINE=(--backend cuda --precision fp16 ${SERVE_EXTRA:-})
 if [ "${LOCAL_CPU_TEST:-0}" = 1 ]; then
     MODEL=Tests/Fixtures/siamese_uie/model; ENGINE=(--backend cpu)
 elif [ ! -f "$MODEL/model.safetensors" ]; then
