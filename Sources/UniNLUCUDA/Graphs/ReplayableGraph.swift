@@ -3,8 +3,9 @@ import UniNLUCore
 
 // One captured forward that later calls of the same shape replay with their own inputs: the
 // executable graph, the op log its host pass must match (StreamRecorder), the pinned slots its
-// uploads read, every device buffer it writes, and an event marking the end of its last replay
-// (its pinned slots may not be rewritten before then).
+// uploads read, its region's device memory (GraphMemory: the working set, reused within the region
+// as op by op), and an event marking the end of its last replay (its pinned slots may not be
+// rewritten, nor its memory returned, before then).
 
 final class ReplayableGraph {
     let context: CUDAContext
