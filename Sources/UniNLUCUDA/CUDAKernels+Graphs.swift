@@ -21,7 +21,7 @@ extension CUDAKernels {
     public func replayable(_ shape: ForwardShape, _ body: () throws -> [CUDAMatrix]) throws -> [CUDAMatrix] {
         let policy = graphCache.policy
         guard policy.maxGraphs > 0, shape.tokens <= policy.maxTokens, context.recorder == nil else {
-            graphCache.counters.eagerRuns += 1
+            graphCache.events.eagerRuns += 1
             return try body()
         }
         if let graph = graphCache.graph(for: shape) {
@@ -31,13 +31,13 @@ extension CUDAKernels {
                 // Same shape, other ops (a forward whose ops depend on more than its lengths): drop
                 // the graph; the shape may be captured again later.
                 graphCache.remove(shape)
-                graphCache.counters.mismatches += 1
-                graphCache.counters.eagerRuns += 1
+                graphCache.events.mismatches += 1
+                graphCache.events.eagerRuns += 1
                 return try body()
             }
         }
         guard graphCache.shouldCapture(shape) else {
-            graphCache.counters.eagerRuns += 1
+            graphCache.events.eagerRuns += 1
             return try body()
         }
         let graph: ReplayableGraph
@@ -47,7 +47,7 @@ extension CUDAKernels {
             switch error {
             case .notCapturable, .graphReplayMismatch, .driver:
                 graphCache.markUncapturable(shape)
-                graphCache.counters.eagerRuns += 1
+                graphCache.events.eagerRuns += 1
                 try synchronize()  // a failed capture leaves nothing queued, but staging must reset
                 return try body()
             default: throw error
@@ -114,7 +114,7 @@ extension CUDAKernels {
             return copy
         }
         try graph.finished.record()
-        graphCache.counters.replays += 1
+        graphCache.events.replays += 1
         return copies
     }
 

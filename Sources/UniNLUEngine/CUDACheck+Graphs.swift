@@ -40,6 +40,32 @@ extension CUDACheck {
             }
         }
 
+        /// Two texts of one shape (one token per character), other characters: the second text runs op
+        /// by op first (the reference), the first is then captured and replayed, and the second run
+        /// again only replays the first's graphs with its own tokens.
+        func sameShapeOtherTokens(_ family: String, model: LoadedModel, minimumReplays: Int, values: () -> [Float], reset: () -> Void,
+                                  _ predict: (String, Schema) async throws -> JSONValue) async {
+            let name = "\(family) same shape, other tokens"
+            do {
+                let schema = try Schema(json: .object([("人物", .null), ("地点", .null)]))
+                let first = "张三明天从北京出发去上海", second = "李四后天从广州出发去深圳"
+                reset()
+                let reference = try await predict(second, schema)
+                let referenceValues = values()
+                _ = try await predict(first, schema)
+                reset()
+                let before = try await model.cudaGraphCounters()
+                let replayed = try await predict(second, schema)
+                let after = try await model.cudaGraphCounters()
+                let diff = compare(values(), referenceValues)
+                let replays = (after?.replays ?? 0) - (before?.replays ?? 0)
+                record(name, replays >= minimumReplays && diff.maxAbs <= tolerance && replayed == reference,
+                       String(format: "%d replays; max_abs %.3e against the op-by-op run of the same text", replays, diff.maxAbs))
+            } catch {
+                record(name, false, "error: \(error)")
+            }
+        }
+
         // SiameseUIE.
         let siameseData = try Data(contentsOf: siameseFixtures.appendingPathComponent("cases.json"))
         let siameseCases = try JSONParser.parse(bytes: Array(siameseData), maxDepth: 256)["cases"]?.arrayValue ?? []
@@ -56,25 +82,8 @@ extension CUDACheck {
                 try await run.predict(text: text, schema: schema, options: options).json
             }
         }
-        // Two texts of one shape (one token per character), other characters: the second replays the
-        // first's graphs with its own tokens.
-        do {
-            let schema = try Schema(json: .object([("人物", .null), ("地点", .null)]))
-            let first = "张三明天从北京出发去上海", second = "李四后天从广州出发去深圳"
-            capture.reset()
-            let reference = try await run.predict(text: second, schema: schema)  // op by op (first call of its shapes)
-            let referenceValues = capture.values
-            _ = try await run.predict(text: first, schema: schema)  // second call: captured, replayed with `first`
-            capture.reset()
-            let before = try await siameseModel.cudaGraphCounters()
-            let replayed = try await run.predict(text: second, schema: schema)  // replays with `second`
-            let after = try await siameseModel.cudaGraphCounters()
-            let diff = compare(capture.values, referenceValues)
-            let replays = (after?.replays ?? 0) - (before?.replays ?? 0)
-            record("siamese same shape, other tokens", replays >= 2 && diff.maxAbs <= tolerance && replayed.json == reference.json,
-                   String(format: "%d replays; max_abs %.3e against the op-by-op run of the same text", replays, diff.maxAbs))
-        } catch {
-            record("siamese same shape, other tokens", false, "error: \(error)")
+        await sameShapeOtherTokens("siamese", model: siameseModel, minimumReplays: 2, values: { capture.values }, reset: { capture.reset() }) {
+            try await run.predict(text: $0, schema: $1).json
         }
         if let counters = try await siameseModel.cudaGraphCounters() {
             record("siamese counters", counters.mismatches == 0 && counters.captureFailures == 0 && counters.replays > 0, describe(counters))
@@ -101,23 +110,8 @@ extension CUDACheck {
                 try await rexRun.predict(text: text, schema: schema, options: options).json
             }
         }
-        do {
-            let schema = try Schema(json: .object([("人物", .null), ("地点", .null)]))
-            let first = "张三明天从北京出发去上海", second = "李四后天从广州出发去深圳"
-            rexCapture.reset()
-            let reference = try await rexRun.predict(text: second, schema: schema)
-            let referenceValues = rexCapture.values
-            _ = try await rexRun.predict(text: first, schema: schema)
-            rexCapture.reset()
-            let before = try await rexModel.cudaGraphCounters()
-            let replayed = try await rexRun.predict(text: second, schema: schema)
-            let after = try await rexModel.cudaGraphCounters()
-            let diff = compare(rexCapture.values, referenceValues)
-            let replays = (after?.replays ?? 0) - (before?.replays ?? 0)
-            record("rex same shape, other tokens", replays >= 1 && diff.maxAbs <= tolerance && replayed.json == reference.json,
-                   String(format: "%d replays; max_abs %.3e against the op-by-op run of the same text", replays, diff.maxAbs))
-        } catch {
-            record("rex same shape, other tokens", false, "error: \(error)")
+        await sameShapeOtherTokens("rex", model: rexModel, minimumReplays: 1, values: { rexCapture.values }, reset: { rexCapture.reset() }) {
+            try await rexRun.predict(text: $0, schema: $1).json
         }
         if let counters = try await rexModel.cudaGraphCounters() {
             record("rex counters", counters.mismatches == 0 && counters.captureFailures == 0 && counters.replays > 0, describe(counters))

@@ -1,5 +1,4 @@
 import Dispatch
-import UniNLUCUDA
 
 // The model lives on one serial queue (TEI's BackendThread): async callers submit closures and
 // await the result, so no forward pass runs on Swift's cooperative pool and the non-Sendable
@@ -22,9 +21,4 @@ final class ModelThread<Model>: @unchecked Sendable {
             }
         }
     }
-}
-
-/// A CUDA engine that can report its graph cache (read on its model thread).
-protocol CUDAGraphStatistics: Sendable {
-    func graphCounters() async throws -> CUDAGraphCounters
 }

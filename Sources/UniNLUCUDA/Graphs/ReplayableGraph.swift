@@ -72,6 +72,7 @@ public struct CUDAGraphCounters: Sendable, Equatable {
     public var evictions = 0
     /// Captures that failed (the forward ran op by op; the shape is not tried again).
     public var captureFailures = 0
+    /// Graphs kept now, and the device memory they hold.
     public var graphs = 0
     public var deviceBytes = 0
 }
@@ -83,7 +84,15 @@ final class GraphCache {
     private var recency: [ForwardShape] = []
     private var sightings: [ForwardShape: Int] = [:]
     private var uncapturable: Set<ForwardShape> = []
-    var counters = CUDAGraphCounters()
+    /// Event counts; `counters` adds what the cache holds now.
+    var events = CUDAGraphCounters()
+
+    var counters: CUDAGraphCounters {
+        var current = events
+        current.graphs = graphs.count
+        current.deviceBytes = graphs.values.reduce(0) { $0 + $1.deviceBytes }
+        return current
+    }
 
     init(policy: CUDAGraphPolicy) { self.policy = policy }
 
@@ -106,35 +115,27 @@ final class GraphCache {
     func insert(_ graph: ReplayableGraph, for shape: ForwardShape) {
         while graphs.count >= policy.maxGraphs, let oldest = recency.first {
             remove(oldest)
-            counters.evictions += 1
+            events.evictions += 1
         }
         graphs[shape] = graph
         recency.append(shape)
         sightings[shape] = nil
-        counters.captures += 1
-        refreshTotals()
+        events.captures += 1
     }
 
     func remove(_ shape: ForwardShape) {
         graphs[shape] = nil
         recency.removeAll { $0 == shape }
-        refreshTotals()
     }
 
     func markUncapturable(_ shape: ForwardShape) {
         uncapturable.insert(shape)
-        counters.captureFailures += 1
+        events.captureFailures += 1
     }
 
     func removeAll() {
         graphs.removeAll()
         recency.removeAll()
         sightings.removeAll()
-        refreshTotals()
-    }
-
-    private func refreshTotals() {
-        counters.graphs = graphs.count
-        counters.deviceBytes = graphs.values.reduce(0) { $0 + $1.deviceBytes }
     }
 }

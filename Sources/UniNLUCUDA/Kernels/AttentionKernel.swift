@@ -386,43 +386,24 @@ enum AttentionKernel {
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
         if (SPLIT > 1) {
-            // Per warp: O rows [16][64], then m[16], l[16]: 1,056 floats in its 4,608-byte tile space.
+            // Each warp's partials go to its own K/V tile space (4,608 bytes, 1,152 floats apart).
             __syncwarp();
-            float* mine = reinterpret_cast<float*>(&tiles[warp][0][0]);
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) {
-                const int d = n * 8 + t * 2;
-                mine[g * 64 + d] = o[n][0]; mine[g * 64 + d + 1] = o[n][1];
-                mine[(g + 8) * 64 + d] = o[n][2]; mine[(g + 8) * 64 + d + 1] = o[n][3];
-            }
-            if (t == 0) { mine[1024 + g] = m0; mine[1024 + g + 8] = m1; mine[1040 + g] = l0; mine[1040 + g + 8] = l1; }
+            split_store_partials(reinterpret_cast<float*>(&tiles[warp][0][0]), o, m0, m1, l0, l1);
             __syncthreads();
             // Warp w merges rows 4w..4w+3: lanes over (row, pair of dims).
             for (int e = lane; e < 4 * 32; e += 32) {
                 const int r = warp * 4 + e / 32, d = (e % 32) * 2;
                 const int row = q0 + r;
                 if (row >= qEnd) continue;
-                float M = NEG_INF;
-                #pragma unroll
-                for (int w = 0; w < SPLIT; ++w) M = fmaxf(M, reinterpret_cast<const float*>(&tiles[w][0][0])[1024 + r]);
-                float L = 0.f, a0 = 0.f, a1 = 0.f;
-                if (M == NEG_INF) {
+                float a0, a1;
+                float L = split_merge_row(reinterpret_cast<const float*>(&tiles[0][0][0]), 2 * 16 * 72 / 2, SPLIT, r, d, a0, a1);
+                if (L == 0.f) {
                     // Every key masked: the uniform average of V over the sequence, as below.
                     for (int j = 0; j < len; ++j) {
                         const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
                         a0 += f16_to_f32(v[d]); a1 += f16_to_f32(v[d + 1]);
                     }
                     L = (float)len;
-                } else {
-                    #pragma unroll
-                    for (int w = 0; w < SPLIT; ++w) {
-                        const float* part = reinterpret_cast<const float*>(&tiles[w][0][0]);
-                        const float mw = part[1024 + r];
-                        const float c = mw == NEG_INF ? 0.f : expf(mw - M);   // a warp that saw no key: weight 0
-                        L += part[1040 + r] * c;
-                        a0 += part[r * 64 + d] * c;
-                        a1 += part[r * 64 + d + 1] * c;
-                    }
                 }
                 const float inv = 1.f / L;
                 *reinterpret_cast<unsigned int*>(out + (long)row * H + (long)head * 64 + d) = pack_f16x2(a0 * inv, a1 * inv);

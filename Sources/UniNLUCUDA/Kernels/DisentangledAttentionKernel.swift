@@ -341,35 +341,18 @@ enum DisentangledAttentionKernel {
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
         if (SPLIT > 1) {
-            // Per warp: O rows [16][64], then m[16], l[16] (1,056 floats of its 2,080 table floats).
+            // Each warp's partials go to its own table space (2,080 floats apart).
             constexpr int STRIDE = 2 * 16 * 65;
             __syncwarp();
-            float* mine = mergeBase + warp * STRIDE;
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) {
-                const int d = n * 8 + t * 2;
-                mine[g * 64 + d] = o[n][0]; mine[g * 64 + d + 1] = o[n][1];
-                mine[(g + 8) * 64 + d] = o[n][2]; mine[(g + 8) * 64 + d + 1] = o[n][3];
-            }
-            if (t == 0) { mine[1024 + g] = m0; mine[1024 + g + 8] = m1; mine[1040 + g] = l0; mine[1040 + g + 8] = l1; }
+            split_store_partials(mergeBase + warp * STRIDE, o, m0, m1, l0, l1);
             __syncthreads();
             // Warp w merges rows 4w..4w+3: lanes over (row, pair of dims).
             for (int e = lane; e < 4 * 32; e += 32) {
                 const int r = warp * 4 + e / 32, d = (e % 32) * 2;
                 const int row = q0 + r;
                 if (row >= qEnd) continue;
-                float M = NEG_INF;
-                #pragma unroll
-                for (int w = 0; w < SPLIT; ++w) M = fmaxf(M, mergeBase[w * STRIDE + 1024 + r]);
-                float L = 0.f, a0 = 0.f, a1 = 0.f;
-                #pragma unroll
-                for (int w = 0; w < SPLIT; ++w) {
-                    const float mw = mergeBase[w * STRIDE + 1024 + r];
-                    const float c = mw == NEG_INF ? 0.f : expf(mw - M);   // a warp that saw no key: weight 0
-                    L += mergeBase[w * STRIDE + 1040 + r] * c;
-                    a0 += mergeBase[w * STRIDE + r * 64 + d] * c;
-                    a1 += mergeBase[w * STRIDE + r * 64 + d + 1] * c;
-                }
+                float a0, a1;
+                const float L = split_merge_row(mergeBase, STRIDE, SPLIT, r, d, a0, a1);
                 // Every key masked: L is 0 and the row is zeros (XSoftmax).
                 const float inv = L > 0.f ? 1.f / L : 0.f;
                 *reinterpret_cast<unsigned int*>(out + (long)row * H + (long)head * 64 + d) = pack_f16x2(a0 * inv, a1 * inv);

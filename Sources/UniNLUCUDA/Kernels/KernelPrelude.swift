@@ -74,6 +74,36 @@ enum KernelPrelude {
         __syncthreads();
         return scratch[0];
     }
+    // Split-key attention (4 warps share one 16-query item, head size 64, mma.sync fragments): each
+    // warp stores its partial rows at `mine` (O [16][64], then m[16], l[16]: 1,056 floats), and row r's
+    // dims d, d+1 are merged over the `splits` warps' partials `stride` floats apart as split-softmax
+    // partials. Returns the merged sum L (0 when every key of the row was masked).
+    __device__ __forceinline__ void split_store_partials(float* mine, const float (&o)[8][4], float m0, float m1, float l0, float l1) {
+        const int lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            mine[g * 64 + d] = o[n][0]; mine[g * 64 + d + 1] = o[n][1];
+            mine[(g + 8) * 64 + d] = o[n][2]; mine[(g + 8) * 64 + d + 1] = o[n][3];
+        }
+        if (t == 0) { mine[1024 + g] = m0; mine[1024 + g + 8] = m1; mine[1040 + g] = l0; mine[1040 + g + 8] = l1; }
+    }
+    __device__ __forceinline__ float split_merge_row(const float* base, int stride, int splits, int r, int d, float& a0, float& a1) {
+        float M = NEG_INF;
+        for (int w = 0; w < splits; ++w) M = fmaxf(M, base[w * stride + 1024 + r]);
+        float L = 0.f;
+        a0 = 0.f; a1 = 0.f;
+        if (M == NEG_INF) return 0.f;
+        for (int w = 0; w < splits; ++w) {
+            const float* part = base + w * stride;
+            const float mw = part[1024 + r];
+            const float c = mw == NEG_INF ? 0.f : expf(mw - M);   // a warp that saw no key: weight 0
+            L += part[1040 + r] * c;
+            a0 += part[r * 64 + d] * c;
+            a1 += part[r * 64 + d + 1] * c;
+        }
+        return L;
+    }
     __device__ __forceinline__ float gelu_erf(float x) { return 0.5f * x * (1.f + erff(x * 0.70710678118654752f)); }
     """#
 }
