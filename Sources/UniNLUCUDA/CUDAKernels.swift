@@ -41,6 +41,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// variant (11.1 ms against 11.9 at 128x128 on an H200; UNINLU_DEBERTA_ATTENTION=mma keeps the
     /// unstaged one there).
     public var stagedWideDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "mma"
+    /// With the staged wide kernel: the relative rows of each tile's window staged in shared memory
+    /// too (disentangled_attention_tcr_d64; UNINLU_DEBERTA_ATTENTION=tc-global reads them from global
+    /// memory, as disentangled_attention_tc_d64 does).
+    public var relativeRowsStagedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "tc-global"
     /// With the unstaged tensor-core DeBERTa kernel and too few 64-query items to fill the GPU (small
     /// batches): 4 warps split each 16-query item's keys instead of one warp taking them all
     /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off).
@@ -78,12 +82,17 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         module = try context.loadModule(image: image)
         for name in KernelLibrary.names { functions[name] = try context.function(module, named: name) }
         let optin = context.info.maxSharedMemoryPerBlockOptin
-        // Only the FMA attention kernels use dynamic shared memory (and have no static shared memory).
-        // (The tensor-core kernels use static shared memory: raising their dynamic limit to the opt-in
-        // maximum would exceed it.)
+        // The FMA attention kernels use dynamic shared memory only (no static shared memory), so their
+        // limit is the opt-in maximum. (The other tensor-core kernels use static shared memory: raising
+        // their dynamic limit to the opt-in maximum would exceed it.)
         let dynamicShared = AttentionKernel.headSizes.map { "attention_d\($0)" } + DisentangledAttentionKernel.headSizes.map { "disentangled_attention_d\($0)" }
         for name in dynamicShared where optin > 48 << 10 {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
+        }
+        // The staged-relative-rows DeBERTa kernel: exactly its 72 KB (an older GPU without that much
+        // opt-in shared memory keeps the other kernels; see DisentangledAttentionOp).
+        if optin >= DisentangledAttentionKernel.relativeStagedBlockBytes, let f = functions["disentangled_attention_tcr_d64"] {
+            try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes)
         }
         pool = DeviceMemoryPool(context: context)
         weights = WeightArena(context: context)

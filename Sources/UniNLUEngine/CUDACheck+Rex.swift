@@ -84,18 +84,25 @@ extension CUDACheck {
                 ([60, 3, 200], 4, 128, .logBuckets(buckets: 256, maxPosition: 512), 256, 1024, false),
                 ([512], 12, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512, false),
                 ([Int](repeating: 100, count: 11) + [77], 12, 64, .raw, 256, 200, false),
+                // Wide (4-warp blocks) with Rex-like ids: the staged kernels' table paths.
+                ([Int](repeating: 128, count: 24), 12, 64, .raw, 256, 512, true),
+                ([Int](repeating: 96, count: 16) + [300, 7], 12, 64, .logBuckets(buckets: 256, maxPosition: 512), 256, 512, true),
             ]
             if tensorCoreAttention && precision != .fp16 { continue }
             let tensorCore = tensorCoreAttention
             gpu.tensorCoreDisentangledAttention = tensorCore
-            // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), staged.
-            for (staged, split) in tensorCore ? [(false, false), (false, true), (true, false)] : [(false, false)] {
+            // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), staged
+            // with relative rows from global memory, staged with relative rows staged too (wide only).
+            let variants = [(false, false, false), (false, true, false), (true, false, false), (true, false, true)]
+            for (staged, split, relativeRowsStaged) in tensorCore ? variants : [(false, false, false)] {
             gpu.stagedDisentangledAttention = staged
             gpu.stagedWideDisentangledAttention = staged
             gpu.splitDisentangledAttention = split
+            gpu.relativeRowsStagedDisentangledAttention = relativeRowsStaged
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
-                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore ? (staged ? "tc-staged" : split ? "mma-split" : "mma") : "fma"
+                let kernel = precision == .fp16 && c.headSize == 64 && tensorCore
+                    ? (staged ? (relativeRowsStaged ? "tc-staged-rel" : "tc-staged") : split ? "mma-split" : "mma") : "fma"
                 let modeName: String
                 switch c.mode {
                 case .raw: modeName = "raw"
@@ -104,6 +111,8 @@ extension CUDACheck {
                 let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
                 let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
                 let wide = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount
+                // The staged-relative-rows kernel runs only for 4-warp blocks; narrow cases take tc-staged.
+                if kernel == "tc-staged-rel" && !wide { continue }
                 let blocks = wide ? "4-warp" : kernel == "mma-split" ? "4-warp split keys" : "1-warp"
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) positions=\(c.sequential ? "rex-like" : "random") kernel=\(kernel) blocks=\(blocks)"
                 do {
@@ -162,6 +171,7 @@ extension CUDACheck {
             gpu.stagedDisentangledAttention = false
             gpu.stagedWideDisentangledAttention = true
             gpu.splitDisentangledAttention = true
+            gpu.relativeRowsStagedDisentangledAttention = true
             if tensorCoreAttention { continue }
             // The same layout object across calls reuses the staged layout; a new one restages it.
             do {

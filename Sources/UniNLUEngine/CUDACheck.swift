@@ -321,11 +321,15 @@ extension CUDACheck {
         }
         let arch = (try? EnginePlan(url: planURL).architecture) ?? "sm_90"
         let wrongArch = arch == "sm_10" ? "sm_11" : "sm_10"
+        let fingerprint = KernelLibrary.fingerprint(fp16: precision == .fp16)
+        let otherFingerprint = (fingerprint.hasPrefix("0") ? "1" : "0") + fingerprint.dropFirst()   // same length
         let attempts: [(String, Data?, (Error) -> Bool)] = [
             ("rejects another architecture", patched("\"architecture\": \"\(arch)\"", "\"architecture\": \"\(wrongArch)\""), {
                 if case EnginePlan.PlanError.wrongArchitecture = $0 { return true } else { return false } }),
             ("rejects another format version", patched("\"format_version\": \"1\"", "\"format_version\": \"9\""), {
                 if case EnginePlan.PlanError.unsupportedVersion = $0 { return true } else { return false } }),
+            ("rejects a plan of other kernels", patched("\"kernels.fingerprint\": \"\(fingerprint)\"", "\"kernels.fingerprint\": \"\(otherFingerprint)\""), {
+                if case EnginePlan.PlanError.otherKernels = $0 { return true } else { return false } }),
             ("rejects a truncated file", original.prefix(original.count / 2), {
                 if case EnginePlan.PlanError.notAPlan = $0 { return true } else { return false } }),
             ("rejects a plain checkpoint", try? Data(contentsOf: modelURL.appendingPathComponent("model.safetensors")), {

@@ -21,6 +21,8 @@ import UniNLUPipelines
 //                  "device"           GPU name at build time (information only)
 //                  "nvrtc", "cublaslt", "created_by"                     (information only)
 //                  "kernels.cubin"    base64 of the kernel library's cubin for `architecture` and `precision`
+//                  "kernels.fingerprint"  KernelLibrary.fingerprint of the source it was compiled from
+//                                     (a plan from a build with other kernels is rejected: rebuild it)
 //                  "file.<name>"      config.json, configuration.json, vocab.txt, tokenizer_config.json verbatim
 //                                     (config.json and vocab.txt required; the others when the model had them)
 //                  "gemm.tuned"       JSON list of cuBLASLt choices {m,n,k,gelu,residual,algo: base64 of the
@@ -43,6 +45,7 @@ public struct EnginePlan {
         case wrongArchitecture(file: String, plan: String, planDevice: String, device: String, deviceArchitecture: String)
         case missingField(file: String, field: String)
         case needsGPU(file: String, reason: String)
+        case otherKernels(file: String)
 
         public var description: String {
             switch self {
@@ -53,6 +56,8 @@ public struct EnginePlan {
                 return "\(file) was built for \(plan) (\(planDevice)); this GPU is \(device) (\(arch)): rebuild the plan on this machine with `uninlu build`"
             case let .missingField(file, field): return "engine plan \(file) lacks \"\(field)\": rebuild it with `uninlu build`"
             case let .needsGPU(file, reason): return "engine plan \(file) runs on the CUDA backend only, which is not available here: \(reason)"
+            case let .otherKernels(file):
+                return "engine plan \(file) was built by a UniNLU with other GPU kernels than this build's: rebuild it with `uninlu build`"
             }
         }
     }
@@ -81,12 +86,15 @@ public struct EnginePlan {
         }
         // configuration.json is optional (the family then comes from config.json's model_type, as for a
         // RexUniNLU directory); tokenizer_config.json too.
-        for field in ["family", "precision", "architecture", "kernels.cubin"] + ["config.json", "vocab.txt"].map({ "file.\($0)" })
+        for field in ["family", "precision", "architecture", "kernels.cubin", "kernels.fingerprint"] + ["config.json", "vocab.txt"].map({ "file.\($0)" })
         where m[field] == nil {
             throw PlanError.missingField(file: url.path, field: field)
         }
         guard m["precision"] == "fp16" || m["precision"] == "fp32" else {
             throw PlanError.notAPlan(file: url.path, reason: "unknown precision \(m["precision"] ?? "")")
+        }
+        guard m["kernels.fingerprint"] == KernelLibrary.fingerprint(fp16: m["precision"] == "fp16") else {
+            throw PlanError.otherKernels(file: url.path)
         }
         self.metadata = m
         self.reader = reader
@@ -200,6 +208,7 @@ public struct EnginePlan {
             ("nvrtc", .string(env.nvrtcVersion ?? "?")), ("cublaslt", .string(env.cublasLtVersion ?? "?")),
             ("created_by", .string("uninlu build")),
             ("kernels.cubin", .string(Data(cubin).base64EncodedString())),
+            ("kernels.fingerprint", .string(KernelLibrary.fingerprint(fp16: precision == .fp16))),
             ("gemm.tuned", .string(JSONValue.array(tuned).serialized())),
         ]
         for name in copiedFiles {

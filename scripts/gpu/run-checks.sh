@@ -33,8 +33,11 @@ rex_bench() {
         --iterations 50 --warmup 10 --text "2008年北京奥运会上，菲尔普斯在国家游泳中心为美国队赢得了八枚金牌。" \
         --labels 人物,地理位置,组织机构 --output "$OUT/uninlu-rex-bench.json" 2>&1 | sed 's/^/[rex] /' | tee -a "$OUT/run.log"
     if [ "${REX_VARIANTS:-1}" = 1 ]; then
-        UNINLU_DEBERTA_ATTENTION=tc timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
-            --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-staged-attention.json" 2>&1 | sed 's/^/[rex staged tc attention] /' | tee -a "$OUT/run.log"
+        # The wide kernel's earlier forms: staged K/V with relative rows from global memory, and unstaged.
+        for v in tc-global mma; do
+            UNINLU_DEBERTA_ATTENTION=$v timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 128x128,8x512 \
+                --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-$v-attention.json" 2>&1 | sed "s/^/[rex $v attention] /" | tee -a "$OUT/run.log"
+        done
         UNINLU_DEBERTA_ATTENTION=fma timeout 60 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,128x128,8x512 \
             --iterations 20 --output "$OUT/uninlu-rex-bench-fp16-fma-attention.json" 2>&1 | sed 's/^/[rex fma attention] /' | tee -a "$OUT/run.log"
         timeout 40 "$BIN" bench --model "$REX" --backend cuda --precision fp32 --shapes 1x128,16x128 --iterations 10 \

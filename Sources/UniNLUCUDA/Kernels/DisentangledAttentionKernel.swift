@@ -132,12 +132,16 @@ enum DisentangledAttentionKernel {
     // SPLIT > 1 (small batches, unstaged only): the block's SPLIT warps share one item's 16 queries and
     // take every SPLIT-th 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory
     // (the warps' table space, free after the key loop) and are merged as split-softmax partials.
-    template <bool STAGED, int ROWS, int SPLIT>
+    // RELSTAGED (with STAGED): the window's relative rows (Qr and Kr of this head, at most 32 rows) are
+    // staged per warp in shared memory too, and read with ldmatrix, as is K for the P2C operand: the
+    // kernel's L1 traffic was mostly those rows' 4-byte operand loads.
+    template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
-            const unsigned char* __restrict__ mask, const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
-            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, float* mergeBase) {
+            const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, uninlu_f16* rq, uninlu_f16* rk, float* mergeBase) {
         static_assert(SPLIT == 1 || (SPLIT == 4 && !STAGED), "the merge gives each of 4 warps 4 of the 16 rows");
+        static_assert(!RELSTAGED || (STAGED && ROWS == 32), "staged relative rows: 32-row windows of the staged kernel");
         constexpr int LDT = ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -184,7 +188,8 @@ enum DisentangledAttentionKernel {
                 }
                 __syncwarp();
             }
-            // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: not needed.
+            // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: masked
+            // (relative_index_build folds the 2-D mask in) or out of range.
             int delta[2][4];
             int lo = 0x7fffffff, hi = -1;
             #pragma unroll
@@ -194,8 +199,8 @@ enum DisentangledAttentionKernel {
                     const int key = kb + nt * 8 + t * 2 + e;
                     int d0 = -1, d1 = -1;
                     if (key < len) {
-                        if (row0Valid && mask[pairRow0 + key] != 0) d0 = relIndex[pairRow0 + key];
-                        if (row1Valid && mask[pairRow1 + key] != 0) d1 = relIndex[pairRow1 + key];
+                        if (row0Valid) d0 = relIndex[pairRow0 + key];
+                        if (row1Valid) d1 = relIndex[pairRow1 + key];
                     }
                     delta[nt][e] = d0; delta[nt][2 + e] = d1;
                     if (d0 >= 0) { lo = min(lo, d0); hi = max(hi, d0); }
@@ -230,7 +235,45 @@ enum DisentangledAttentionKernel {
                 }
             }
             const bool tables = hi >= lo && hi - lo < ROWS;
-            if (tables) {
+            if (tables && RELSTAGED) {
+                // Rows lo .. lo + 16*groups - 1 (clamped to the table): per row 8 chunks of Qr, 8 of Kr.
+                const int groups = (hi - lo) / 16 + 1;
+                __syncwarp();
+                for (int c = lane; c < groups * 256; c += 32) {
+                    const int row = c >> 4, half = (c >> 3) & 1, col = (c & 7) * 8;
+                    const long src = (long)min(lo + row, relRows - 1) * relColumns + (long)half * H + (long)head * 64 + col;
+                    *reinterpret_cast<uint4*>((half ? rk : rq) + row * ROW + col) = *reinterpret_cast<const uint4*>(rel + src);
+                }
+                __syncwarp();
+                unsigned int ka[4][4];
+                #pragma unroll
+                for (int kk = 0; kk < 4; ++kk)   // K as the A operand: (keys 0-7 | 8-15) x (dims kk*16.. | +8..)
+                    ldmatrix_x4(ka[kk][0], ka[kk][1], ka[kk][2], ka[kk][3], ks + ((mi & 1) * 8 + mr) * ROW + kk * 16 + (mi >> 1) * 8);
+                for (int gr = 0; gr < groups; ++gr) {
+                    float c2p[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}}, p2c[2][4] = {{0.f, 0.f, 0.f, 0.f}, {0.f, 0.f, 0.f, 0.f}};
+                    #pragma unroll
+                    for (int kk = 0; kk < 4; ++kk) {
+                        // matrices as for S: (rows 0-7, dims kk*16..), (rows 0-7, +8..), (rows 8-15, ..), (rows 8-15, +8..)
+                        const int at = (gr * 16 + (mi >> 1) * 8 + mr) * ROW + kk * 16 + (mi & 1) * 8;
+                        unsigned int b0, b1, b2, b3;
+                        ldmatrix_x4(b0, b1, b2, b3, rk + at);
+                        mma_16816(c2p[0], qa[kk], b0, b1);
+                        mma_16816(c2p[1], qa[kk], b2, b3);
+                        ldmatrix_x4(b0, b1, b2, b3, rq + at);
+                        mma_16816(p2c[0], ka[kk], b0, b1);
+                        mma_16816(p2c[1], ka[kk], b2, b3);
+                    }
+                    #pragma unroll
+                    for (int h = 0; h < 2; ++h) {
+                        const int col = gr * 16 + h * 8 + t * 2;
+                        c2pTable[g * LDT + col] = c2p[h][0]; c2pTable[g * LDT + col + 1] = c2p[h][1];
+                        c2pTable[(g + 8) * LDT + col] = c2p[h][2]; c2pTable[(g + 8) * LDT + col + 1] = c2p[h][3];
+                        p2cTable[g * LDT + col] = p2c[h][0] * scale; p2cTable[g * LDT + col + 1] = p2c[h][1] * scale;
+                        p2cTable[(g + 8) * LDT + col] = p2c[h][2] * scale; p2cTable[(g + 8) * LDT + col + 1] = p2c[h][3] * scale;
+                    }
+                }
+                __syncwarp();
+            } else if (tables) {
                 __syncwarp();
                 // K of the 16 keys as the A operand (rows = keys g, g+8).
                 unsigned int ka[4][4];
@@ -376,46 +419,67 @@ enum DisentangledAttentionKernel {
         }
     }
     #define DATT_MMA_PARAMS const uninlu_f16* qkv, const uninlu_f16* rel, uninlu_f16* out, const int4* items, \
-            const unsigned char* mask, const int* relIndex, int heads, int relColumns, int relRows, float scale
-    #define DATT_MMA_ARGS qkv, rel, out, items, mask, relIndex, heads, relColumns, relRows, scale
+            const int* relIndex, int heads, int relColumns, int relRows, float scale
+    #define DATT_MMA_ARGS qkv, rel, out, items, relIndex, heads, relColumns, relRows, scale
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<false, 64, 1>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr);
+        datt_mma_impl<false, 64, 1, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, nullptr);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_split_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<false, 64, 4>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, &tables[0][0][0]);
+        datt_mma_impl<false, 64, 4, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, &tables[0][0][0]);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 49];
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<true, 48, 1>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr);
+        datt_mma_impl<true, 48, 1, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr, nullptr, nullptr);
+    }
+    // Staged K/V and relative rows: per warp K, V (16 x 72 halves each), Qr, Kr (32 x 72 each) and the two
+    // 16 x 33 FP32 tables = 18,048 bytes, 72,192 a block: dynamic shared memory.
+    #define DATT_TCR_WARP_BYTES \#(relativeStagedWarpBytes)
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcr_d64(DATT_MMA_PARAMS) {
+        extern __shared__ __align__(16) unsigned char datt_tcr_smem[];
+        const int warp = threadIdx.x >> 5;
+        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcr_smem + warp * DATT_TCR_WARP_BYTES);
+        uninlu_f16* vs = ks + 16 * 72;
+        uninlu_f16* rq = vs + 16 * 72;
+        uninlu_f16* rk = rq + 32 * 72;
+        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
+        datt_mma_impl<true, 32, 1, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 33, ks, vs, rq, rk, nullptr);
     }
 
     // The n x n relative-row index of every sequence, from the rows' position ids and the per-distance
     // table (DisentangledAttentionLayout): one block per (query, sequence), threads over the keys.
     // Built on the device once per packing (and inside a captured graph), so the host builds and
-    // uploads only O(rows + distances) for it; the attention kernels then read it as before.
+    // uploads only O(rows + distances) for it; the attention kernels then read it as before. A masked
+    // pair gets -1, so that the tensor-core kernels read one array, not two (the FMA kernels test
+    // the mask first and never read it).
     extern "C" __global__ void relative_index_build(const int* __restrict__ posIds, const int* __restrict__ distRows, int reach,
-            const int4* __restrict__ seqs, int* __restrict__ relIndex) {
+            const int4* __restrict__ seqs, const unsigned char* __restrict__ mask, int* __restrict__ relIndex) {
         const int4 seq = seqs[blockIdx.y];   // (start, length, matrixOffset, 0)
         const int i = blockIdx.x;
         if (i >= seq.y) return;
         const int qDist = posIds[seq.x + i] + reach;
-        int* row = relIndex + (long)seq.z + (long)i * seq.y;
-        for (int j = threadIdx.x; j < seq.y; j += blockDim.x) row[j] = distRows[qDist - posIds[seq.x + j]];
+        const long at = (long)seq.z + (long)i * seq.y;
+        for (int j = threadIdx.x; j < seq.y; j += blockDim.x)
+            relIndex[at + j] = mask[at + j] != 0 ? distRows[qDist - posIds[seq.x + j]] : -1;
     }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "relative_index_build"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "relative_index_build"] }
+    /// Shared memory a warp of disentangled_attention_tcr_d64 takes (K, V, Qr, Kr tiles and two tables).
+    static let relativeStagedWarpBytes = 2 * 16 * 72 * 2 + 2 * 32 * 72 * 2 + 2 * 16 * 33 * 4
+    static var relativeStagedBlockBytes: Int { warpsPerBlock * relativeStagedWarpBytes }
     /// Warps of the split kernel (they share one 16-query item and split its keys).
     static let splitWarps = 4
-    /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged variant).
+    /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged /
+    /// staged-relative-rows variant).
     static let tensorCoreWindow = 64
     static let stagedTensorCoreWindow = 48
+    static let relativeStagedTensorCoreWindow = 32
     /// Queries a warp of the tensor-core kernel takes.
     static let tensorCoreQueriesPerWarp = 16
     static let warpsPerBlock = 4
@@ -514,17 +578,22 @@ enum DisentangledAttentionOp {
             }
             guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
             let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
-            // Enough items for 4-warp blocks: the staged kernel by default. Too few: one-warp blocks, or
-            // (default, unstaged kernel) 4-warp blocks that split each 16-query item's keys.
+            // Enough items for 4-warp blocks: the staged kernel by default (relative rows staged too,
+            // unless turned off). Too few: one-warp blocks, or (default, unstaged kernel) 4-warp blocks
+            // that split each 16-query item's keys.
             let stagedHere = k.stagedDisentangledAttention || (tcWide && k.stagedWideDisentangledAttention)
+            let relativeRowsStaged = stagedHere && tcWide && k.relativeRowsStagedDisentangledAttention
+                && k.context.info.maxSharedMemoryPerBlockOptin >= DisentangledAttentionKernel.relativeStagedBlockBytes
             let split = !tcWide && !k.stagedDisentangledAttention && k.splitDisentangledAttention
-            let name = stagedHere ? "disentangled_attention_tc_d64"
+            let name = relativeRowsStaged ? "disentangled_attention_tcr_d64"
+                : stagedHere ? "disentangled_attention_tc_d64"
                 : split ? "disentangled_attention_mma_split_d64" : "disentangled_attention_mma_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
                 block: (tcWide || split ? 128 : 32, 1, 1),
+                sharedBytes: relativeRowsStaged ? DisentangledAttentionKernel.relativeStagedBlockBytes : 0,
                 [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
-                 .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
+                 .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
                  .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])
             return out
         }
@@ -581,7 +650,7 @@ enum DisentangledAttentionOp {
                 k.function("relative_index_build"), name: "relative_index_build", grid: (sequences.maxLength, sequences.count, 1),
                 block: (128, 1, 1),
                 [.pointer(staged.positions.pointer), .pointer(staged.distanceRows.pointer), .int32(Int32(layout.reach)),
-                 .pointer(staged.sequenceTable.pointer), .pointer(staged.relativeIndex.pointer)])
+                 .pointer(staged.sequenceTable.pointer), .pointer(staged.mask.pointer), .pointer(staged.relativeIndex.pointer)])
         }
         return staged
     }

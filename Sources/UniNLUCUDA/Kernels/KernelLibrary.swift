@@ -9,6 +9,16 @@ public enum KernelLibrary {
                ConvolutionKernel.source, RotaryPairScoresKernel.source].joined(separator: "\n")
     }
 
+    /// FNV-1a (64-bit, hex) of `source(fp16:)`: a plan stores it beside its cubin, so that a plan built
+    /// by a UniNLU with other kernels (other entry points or arguments) is refused, not launched.
+    public static func fingerprint(fp16: Bool) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in source(fp16: fp16).utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3
+        }
+        return String(hash, radix: 16)
+    }
+
     public static var names: [String] {
         ConvertKernel.names + LayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
             + AttentionKernel.names + LinearFallbackKernel.names
