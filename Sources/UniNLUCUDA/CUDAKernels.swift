@@ -54,6 +54,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// FP16, head size 64, too few 64-query items to fill the GPU: 4 warps split each 16-query item's
     /// keys (UNINLU_ATTENTION=nosplit: one warp per item).
     public var splitAttention = getenvString("UNINLU_ATTENTION") != "nosplit"
+    /// FP16, head size 64, enough 64-query items to fill the GPU: each K/V tile staged once for the
+    /// block's 4 warps, double-buffered (UNINLU_ATTENTION=perwarp: each warp stages its own).
+    public var sharedTileAttention = getenvString("UNINLU_ATTENTION") != "perwarp"
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.
@@ -89,7 +92,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         for name in dynamicShared where optin > 48 << 10 {
             try context.setMaxDynamicSharedMemory(functions[name]!, bytes: optin)
         }
-        // The staged-relative-rows DeBERTa kernel: exactly its 72 KB (an older GPU without that much
+        // The staged-relative-rows DeBERTa kernel: exactly its 65 KB (an older GPU without that much
         // opt-in shared memory keeps the other kernels; see DisentangledAttentionOp).
         if optin >= DisentangledAttentionKernel.relativeStagedBlockBytes, let f = functions["disentangled_attention_tcr_d64"] {
             try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes)

@@ -159,15 +159,22 @@ public enum CUDACheck {
                 ([128], 12, 64, false), ([1, 7, 129], 12, 64, true), ([5, 3, 16], 2, 16, true), ([384, 60], 12, 64, true),
                 ([33], 4, 32, false), ([17, 2], 2, 128, true), ([512], 12, 64, true),
                 ([Int](repeating: 100, count: 23) + [77], 12, 64, true),  // enough work for 4-warp blocks
+                ([Int](repeating: 128, count: 22) + [1, 7, 50, 3], 12, 64, true),  // 4-warp blocks, short sequences
             ]
-            // FP16: tensor cores with small batches split over 4 warps by keys (the default), without
-            // the split, and the FMA kernel.
-            let attentionVariants: [(tensorCore: Bool, split: Bool)] = precision == .fp16 ? [(true, true), (true, false), (false, false)] : [(false, false)]
-            for (tensorCore, split) in attentionVariants {
+            // FP16: tensor cores with small batches split over 4 warps by keys and wide ones sharing
+            // K/V tiles across the block (the default), wide ones with per-warp tiles, without the
+            // split, and the FMA kernel.
+            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool)] = precision == .fp16
+                ? [(true, true, true), (true, true, false), (true, false, true), (false, false, false)] : [(false, false, false)]
+            for (tensorCore, split, shared) in attentionVariants {
             gpu.tensorCoreAttention = tensorCore
             gpu.splitAttention = split
+            gpu.sharedTileAttention = shared
             for c in attentionCases {
-                let kernel = tensorCore && c.headSize == 64 ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core") : "fma"
+                let wide = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 } * c.heads >= 2 * context.info.multiprocessorCount
+                if tensorCore && !shared && (!wide || c.headSize != 64) { continue }  // per-warp tiles: the wide kernel only
+                let kernel = tensorCore && c.headSize == 64
+                    ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core") + (wide ? (shared ? " shared-tiles" : " per-warp-tiles") : "") : "fma"
                 if precision == .fp16 && c.headSize != 64 && !(tensorCore && split) { continue }  // the FMA kernel already ran
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) masked=\(c.masked) kernel=\(kernel)"
                 do {
@@ -195,6 +202,7 @@ public enum CUDACheck {
             }
             gpu.tensorCoreAttention = true
             gpu.splitAttention = true
+            gpu.sharedTileAttention = true
             // gatherRows: exact copies (16-byte path and element path)
             for width in [768, 7, 32] {
                 let vars = "width=\(width)"

@@ -279,7 +279,8 @@ struct DebertaKernelTwinTests {
             layout: layout, heads: heads, headSize: d)
         for (narrow, window, split) in [(false, DisentangledAttentionKernel.tensorCoreWindow, 1), (true, DisentangledAttentionKernel.tensorCoreWindow, 1),
                                         (true, DisentangledAttentionKernel.tensorCoreWindow, DisentangledAttentionKernel.splitWarps),
-                                        (false, DisentangledAttentionKernel.stagedTensorCoreWindow, 1)] {
+                                        (false, DisentangledAttentionKernel.stagedTensorCoreWindow, 1),
+                                        (false, DisentangledAttentionKernel.relativeStagedTensorCoreWindow, 1)] {
             var windows = (tables: 0, direct: 0)
             let twin = Self.emulateTensorCore(qkv: qkv, rel: rel, relColumns: 3 * h, relRows: 2 * span, layout: layout, heads: heads,
                                               narrow: narrow, window: window, split: split, windowsUsed: &windows)
@@ -293,9 +294,11 @@ struct DebertaKernelTwinTests {
     @Test("the windows and split the twin uses are the kernels' template arguments")
     func windowsMatchSource() {
         let source = DisentangledAttentionKernel.source
-        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), 1>"))
-        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps)>"))
-        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), 1, false>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps), false>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1, false>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), 1, true>"))
+        #expect(source.contains("c2p + 16 * 40") && source.contains("RELSTAGED ? 40 :"), "the staged-relative kernel's table rows")
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.tensorCoreWindow + 1)]"))
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.stagedTensorCoreWindow + 1)]"))
     }

@@ -216,6 +216,12 @@ def merge(uninlu_path, torch_path, out_path, commit):
     floors_ms = {"1x128": 0.057}  # weights stream once per forward at ~3.0 TB/s
     rows = []
     ushapes = {r["shape"]: r for r in u.get("encoder", {}).get("shapes", [])}
+    # The attention-kernel variants run-checks.sh times beside the default (same directory).
+    variants = {}
+    for name, suffix in [("per_warp_tiles", "fp16-perwarp-attention"), ("fma", "fp16-fma-attention")]:
+        path = os.path.join(os.path.dirname(uninlu_path) or ".", f"uninlu-bench-{suffix}.json")
+        if os.path.exists(path):
+            variants[name] = {r["shape"]: r for r in json.load(open(path)).get("encoder", {}).get("shapes", [])}
     for b, s in SHAPES:
         key = f"{b}x{s}"
         ours = ushapes.get(key, {}).get("median_ms")
@@ -232,7 +238,9 @@ def merge(uninlu_path, torch_path, out_path, commit):
                      "best_vs_best": (best_torch / best) if best and best_torch else None,
                      "speedup_vs_eager": (eager / ours) if ours and eager else None,
                      "speedup_vs_compile": (comp / ours) if ours and comp else None,
-                     "floor_ms": floor, "times_floor": (ours / floor) if ours else None})
+                     "floor_ms": floor, "times_floor": (ours / floor) if ours else None,
+                     "attention_variants": {name: {"eager_ms": v[key].get("median_ms"), "graph_ms": v[key].get("graph_median_ms")}
+                                            for name, v in variants.items() if key in v}})
     e2e = {"uninlu_ms": u.get("end_to_end", {}).get("median_ms"), "torch_ms": t.get("end_to_end", {}).get("median_ms"),
            "uninlu_op_by_op_ms": u.get("end_to_end_op_by_op", {}).get("median_ms"),
            "uninlu_cuda_graphs": u.get("end_to_end", {}).get("cuda_graphs")}
@@ -247,6 +255,9 @@ def merge(uninlu_path, torch_path, out_path, commit):
     for r in rows:
         print(f"{r['shape']:8s} {f(r['uninlu_fp16_ms'])} {f(r['uninlu_fp16_graph_ms'])} {f(r['torch_eager_fp16_ms'])} {f(r['torch_compile_fp16_ms'])} "
               f"{f(r['best_vs_best'], 9, 2)} {f(r['floor_ms'], 8, 3)} {f(r['times_floor'], 8, 1)}")
+    for r in rows:
+        for name, v in r["attention_variants"].items():
+            print(f"  {r['shape']:8s} attention={name:15s} eager {f(v['eager_ms'])} graph {f(v['graph_ms'])}")
     print(f"end-to-end 4 labels: uninlu {e2e['uninlu_ms']} ms (op by op {e2e['uninlu_op_by_op_ms']} ms), torch {e2e['torch_ms']} ms, speedup {e2e.get('speedup')}")
 
 

@@ -271,14 +271,27 @@ enum AttentionKernel {
         const unsigned int a = (unsigned int)__cvta_generic_to_shared(smem_row);
         asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0,%1,%2,%3}, [%4];" : "=r"(r0), "=r"(r1), "=r"(r2), "=r"(r3) : "r"(a));
     }
+    // 16-byte global -> shared copies that do not pass through registers (sm_80+), so that the next
+    // tile's loads run while this one is computed.
+    __device__ __forceinline__ void cp_async16(void* smem, const void* gmem) {
+        const unsigned int a = (unsigned int)__cvta_generic_to_shared(smem);
+        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" :: "r"(a), "l"(gmem) : "memory");
+    }
+    __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
+    __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
     // SPLIT = 4 (small batches): the block's 4 warps share one item's 16 queries and take every 4th
     // 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory (each warp's own
     // K/V tile space, free after its key loop) and are merged as split-softmax partials. At 1x128 a
     // warp walking all 8 tiles alone took 18 µs (ncu, H200): the loads of each tile wait on the last.
-    template <int SPLIT>
+    // SHARED (4-warp blocks of 64 queries, wide batches): the block's warps walk the same keys, so each
+    // K/V tile is staged once for all 4, by cp.async into one of two buffers while the other is
+    // computed (`tiles` = the two buffers). The per-warp form waited on every tile's loads (ncu, H200:
+    // 107 us a layer at 128x128).
+    template <int SPLIT, bool SHARED>
     __device__ __forceinline__ void attention_tc_impl(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, float scale, uninlu_f16 (*tiles)[2][16 * 72]) {
         static_assert(SPLIT == 1 || SPLIT == 4, "the merge gives each of 4 warps 4 of the 16 rows");
+        static_assert(!SHARED || SPLIT == 1, "shared tiles: every warp walks every key tile");
         constexpr int ROW = 72;  // padded row (halves): 144-byte rows keep ldmatrix conflict-free
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[blockIdx.x];
@@ -286,12 +299,26 @@ enum AttentionKernel {
         const int seqStart = item.x, len = item.y;
         const int q0 = item.z + (SPLIT > 1 ? 0 : warp * 16);
         const int qEnd = item.z + item.w;
-        if (q0 >= qEnd) return;   // uniform across the block when SPLIT > 1 (before its __syncthreads)
+        // Uniform across the block when SPLIT > 1 (before its __syncthreads). SHARED: a warp without
+        // queries still stages its share of every tile and meets the block's barriers.
+        if (!SHARED && q0 >= qEnd) return;
+        const bool active = q0 < qEnd;
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
-        uninlu_f16* ks = tiles[warp][0];
-        uninlu_f16* vs = tiles[warp][1];
+        uninlu_f16* ks = tiles[SHARED ? 0 : warp][0];
+        uninlu_f16* vs = tiles[SHARED ? 0 : warp][1];
+        // Block-shared tile of keys kb..kb+15 into buffer `buf`: 256 16-byte chunks (K, then V), 2 a thread.
+        auto stageShared = [&](int kb, int buf) {
+            #pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int c = threadIdx.x, row = c >> 3, col = (c & 7) * 8;
+                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)(i + 1) * H + (long)head * 64 + col;
+                cp_async16(tiles[buf][i] + row * ROW + col, qkv + src);
+            }
+            cp_async_commit();
+        };
+        if (SHARED) stageShared(0, 0);
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
@@ -311,18 +338,27 @@ enum AttentionKernel {
         bool anyKey = false;
         // ldmatrix row addresses of this lane (matrix = lane / 8, row = lane % 8).
         const int mi = lane >> 3, mr = lane & 7;
-        for (int kb = (SPLIT > 1 ? warp * 16 : 0); kb < len; kb += 16 * SPLIT) {
-            __syncwarp();
-            // Stage 16 keys x 64 dims of K and V: 128 16-byte chunks each, 4 per lane.
-            #pragma unroll
-            for (int i = 0; i < 4; ++i) {
-                const int chunk = lane + 32 * i;
-                const int row = chunk >> 3, col = (chunk & 7) * 8;
-                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
-                *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
-                *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+        for (int kb = (SPLIT > 1 ? warp * 16 : 0), it = 0; kb < len; kb += 16 * SPLIT, ++it) {
+            if (SHARED) {
+                cp_async_wait_all();   // this thread's copies of tile `it`
+                __syncthreads();       // everyone's copies landed; everyone is done with tile it - 1
+                if (kb + 16 < len) stageShared(kb + 16, (it + 1) & 1);
+                ks = tiles[it & 1][0];
+                vs = tiles[it & 1][1];
+                if (!active) continue;
+            } else {
+                __syncwarp();
+                // Stage 16 keys x 64 dims of K and V: 128 16-byte chunks each, 4 per lane.
+                #pragma unroll
+                for (int i = 0; i < 4; ++i) {
+                    const int chunk = lane + 32 * i;
+                    const int row = chunk >> 3, col = (chunk & 7) * 8;
+                    const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+                    *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
+                    *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+                }
+                __syncwarp();
             }
-            __syncwarp();
             float s[2][4];
             #pragma unroll
             for (int nt = 0; nt < 2; ++nt) { s[nt][0] = s[nt][1] = s[nt][2] = s[nt][3] = 0.f; }
@@ -383,6 +419,7 @@ enum AttentionKernel {
                 mma_16816(o[n + 1], pa, b2, b3);
             }
         }
+        if (SHARED && !active) return;   // past the last barrier
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
         if (SPLIT > 1) {
@@ -435,17 +472,22 @@ enum AttentionKernel {
     extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
-        attention_tc_impl<1>(qkv, out, items, keyMask, heads, scale, tiles);
+        attention_tc_impl<1, false>(qkv, out, items, keyMask, heads, scale, tiles);
+    }
+    extern "C" __global__ void __launch_bounds__(128) attention_tc_shared_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        __shared__ __align__(16) uninlu_f16 tiles[2][2][16 * 72];   // two buffers of (K, V)
+        attention_tc_impl<1, true>(qkv, out, items, keyMask, heads, scale, tiles);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_split_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
-        attention_tc_impl<4>(qkv, out, items, keyMask, heads, scale, tiles);
+        attention_tc_impl<4, false>(qkv, out, items, keyMask, heads, scale, tiles);
     }
 
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64", "attention_tc_d64", "attention_tc_split_d64"] }
+    static var names: [String] { headSizes.map { "attention_d\($0)" } + ["attention_mma_d64", "attention_tc_d64", "attention_tc_shared_d64", "attention_tc_split_d64"] }
     /// Queries per block of the tensor-core kernel (4 warps × 16).
     static let tensorCoreQueriesPerBlock = 64
     static let queriesPerWarp = 4
@@ -489,7 +531,9 @@ enum AttentionOp {
             let wide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
             let choice = getenvString("UNINLU_ATTENTION")
             let split = !wide && choice != "mma" && k.splitAttention
-            let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64" : "attention_tc_d64"
+            // Wide: K/V tiles shared by the block's warps (UNINLU_ATTENTION=perwarp: each warp its own).
+            let shared = wide && k.sharedTileAttention
+            let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64" : shared ? "attention_tc_shared_d64" : "attention_tc_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
                 block: (wide || split ? 128 : 32, 1, 1),

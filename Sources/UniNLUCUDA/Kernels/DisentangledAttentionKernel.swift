@@ -134,7 +134,10 @@ enum DisentangledAttentionKernel {
     // (the warps' table space, free after the key loop) and are merged as split-softmax partials.
     // RELSTAGED (with STAGED): the window's relative rows (Qr and Kr of this head, at most 32 rows) are
     // staged per warp in shared memory too, and read with ldmatrix, as is K for the P2C operand: the
-    // kernel's L1 traffic was mostly those rows' 4-byte operand loads.
+    // kernel's L1 traffic was mostly those rows' 4-byte operand loads. The K/V tile is staged once
+    // for the block's 4 warps (they walk the same keys), by cp.async into one of two buffers while
+    // the other is computed (ks = the first buffer's K, V follows, then the second buffer), and the
+    // tables are written as float2 with rows 40 floats apart (no bank conflicts).
     template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
@@ -142,7 +145,7 @@ enum DisentangledAttentionKernel {
             float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, uninlu_f16* rq, uninlu_f16* rk, float* mergeBase) {
         static_assert(SPLIT == 1 || (SPLIT == 4 && !STAGED), "the merge gives each of 4 warps 4 of the 16 rows");
         static_assert(!RELSTAGED || (STAGED && ROWS == 32), "staged relative rows: 32-row windows of the staged kernel");
-        constexpr int LDT = ROWS + 1;
+        constexpr int LDT = RELSTAGED ? 40 : ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[2 * blockIdx.x];
@@ -151,11 +154,26 @@ enum DisentangledAttentionKernel {
         const int seqStart = item.x, len = item.y;
         const int q0 = item.z + (SPLIT > 1 ? 0 : warp * 16);
         const int qEnd = item.z + item.w;
-        if (q0 >= qEnd) return;   // uniform across the block when SPLIT > 1 (before its __syncthreads)
+        // Uniform across the block when SPLIT > 1 (before its __syncthreads). RELSTAGED: a warp without
+        // queries still stages its share of each K/V tile (and meets the block's barriers).
+        if (!RELSTAGED && q0 >= qEnd) return;
+        const bool active = q0 < qEnd;
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
         const int mi = lane >> 3, mr = lane & 7;   // ldmatrix: matrix and row of this lane's address
+        uninlu_f16* const kvBuffers = ks;
+        // Block-shared K/V tile of keys kb..kb+15 into buffer `buf` (RELSTAGED): 256 16-byte chunks, 2 a thread.
+        auto stageShared = [&](int kb, int buf) {
+            #pragma unroll
+            for (int i = 0; i < 2; ++i) {
+                const int c = threadIdx.x, row = c >> 3, col = (c & 7) * 8;
+                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)(i + 1) * H + (long)head * 64 + col;
+                cp_async16(kvBuffers + (buf * 2 + i) * 16 * ROW + row * ROW + col, qkv + src);
+            }
+            cp_async_commit();
+        };
+        if (RELSTAGED) stageShared(0, 0);
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
@@ -175,8 +193,15 @@ enum DisentangledAttentionKernel {
         const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
-        for (int kb = (SPLIT > 1 ? warp * 16 : 0); kb < len; kb += 16 * SPLIT) {
-            if (STAGED) {
+        for (int kb = (SPLIT > 1 ? warp * 16 : 0), it = 0; kb < len; kb += 16 * SPLIT, ++it) {
+            if (RELSTAGED) {
+                cp_async_wait_all();   // this thread's copies of tile `it`
+                __syncthreads();       // everyone's copies landed; every warp is done with tile it - 1
+                if (kb + 16 < len) stageShared(kb + 16, (it + 1) & 1);
+                ks = kvBuffers + (it & 1) * 2 * 16 * ROW;
+                vs = ks + 16 * ROW;
+                if (!active) continue;
+            } else if (STAGED) {
                 __syncwarp();
                 #pragma unroll
                 for (int i = 0; i < 4; ++i) {
@@ -266,10 +291,10 @@ enum DisentangledAttentionKernel {
                     #pragma unroll
                     for (int h = 0; h < 2; ++h) {
                         const int col = gr * 16 + h * 8 + t * 2;
-                        c2pTable[g * LDT + col] = c2p[h][0]; c2pTable[g * LDT + col + 1] = c2p[h][1];
-                        c2pTable[(g + 8) * LDT + col] = c2p[h][2]; c2pTable[(g + 8) * LDT + col + 1] = c2p[h][3];
-                        p2cTable[g * LDT + col] = p2c[h][0] * scale; p2cTable[g * LDT + col + 1] = p2c[h][1] * scale;
-                        p2cTable[(g + 8) * LDT + col] = p2c[h][2] * scale; p2cTable[(g + 8) * LDT + col + 1] = p2c[h][3] * scale;
+                        *reinterpret_cast<float2*>(c2pTable + g * LDT + col) = make_float2(c2p[h][0], c2p[h][1]);
+                        *reinterpret_cast<float2*>(c2pTable + (g + 8) * LDT + col) = make_float2(c2p[h][2], c2p[h][3]);
+                        *reinterpret_cast<float2*>(p2cTable + g * LDT + col) = make_float2(p2c[h][0] * scale, p2c[h][1] * scale);
+                        *reinterpret_cast<float2*>(p2cTable + (g + 8) * LDT + col) = make_float2(p2c[h][2] * scale, p2c[h][3] * scale);
                     }
                 }
                 __syncwarp();
@@ -437,18 +462,20 @@ enum DisentangledAttentionKernel {
         const int warp = threadIdx.x >> 5;
         datt_mma_impl<true, 48, 1, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr, nullptr, nullptr);
     }
-    // Staged K/V and relative rows: per warp K, V (16 x 72 halves each), Qr, Kr (32 x 72 each) and the two
-    // 16 x 33 FP32 tables = 18,048 bytes, 72,192 a block: dynamic shared memory.
+    // Staged K/V and relative rows: the block's two K/V buffers (16 x 72 halves each of K and V, 9,216
+    // bytes), then per warp Qr, Kr (32 x 72 halves each) and the two 16 x 40 FP32 tables (14,336
+    // bytes): 66,560 bytes a block, dynamic shared memory.
+    #define DATT_TCR_KV_BYTES \#(relativeStagedTileBytes)
     #define DATT_TCR_WARP_BYTES \#(relativeStagedWarpBytes)
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcr_d64(DATT_MMA_PARAMS) {
         extern __shared__ __align__(16) unsigned char datt_tcr_smem[];
         const int warp = threadIdx.x >> 5;
-        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcr_smem + warp * DATT_TCR_WARP_BYTES);
-        uninlu_f16* vs = ks + 16 * 72;
-        uninlu_f16* rq = vs + 16 * 72;
+        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcr_smem);
+        uninlu_f16* vs = ks + 16 * 72;   // (set per tile from the buffers)
+        uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(datt_tcr_smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES);
         uninlu_f16* rk = rq + 32 * 72;
         float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
-        datt_mma_impl<true, 32, 1, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 33, ks, vs, rq, rk, nullptr);
+        datt_mma_impl<true, 32, 1, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr);
     }
 
     // The n x n relative-row index of every sequence, from the rows' position ids and the per-distance
@@ -470,9 +497,11 @@ enum DisentangledAttentionKernel {
     """#
     static let headSizes = [16, 32, 64, 128]
     static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "relative_index_build"] }
-    /// Shared memory a warp of disentangled_attention_tcr_d64 takes (K, V, Qr, Kr tiles and two tables).
-    static let relativeStagedWarpBytes = 2 * 16 * 72 * 2 + 2 * 32 * 72 * 2 + 2 * 16 * 33 * 4
-    static var relativeStagedBlockBytes: Int { warpsPerBlock * relativeStagedWarpBytes }
+    /// Shared memory of disentangled_attention_tcr_d64: the block's two K/V buffers, then per warp its Qr, Kr
+    /// rows and two tables.
+    static let relativeStagedTileBytes = 2 * 2 * 16 * 72 * 2
+    static let relativeStagedWarpBytes = 2 * 32 * 72 * 2 + 2 * 16 * 40 * 4
+    static var relativeStagedBlockBytes: Int { relativeStagedTileBytes + warpsPerBlock * relativeStagedWarpBytes }
     /// Warps of the split kernel (they share one 16-query item and split its keys).
     static let splitWarps = 4
     /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged /
