@@ -583,8 +583,10 @@ enum DisentangledAttentionOp {
         if let cached = k.disentangledLayoutCache, cached.layout == layout {
             staged = cached
         } else {
+            HostTrace.mark("layer 0 up to attention queued, layout compared")
             staged = try stage(k, layout)
             k.disentangledLayoutCache = staged
+            HostTrace.mark("DeBERTa layout staged")
         }
         // 4 warps (16 queries) a block when that fills the GPU twice over, else one warp (4 queries).
         let wide = staged.itemCount * heads >= 2 * k.context.info.multiprocessorCount

@@ -93,7 +93,15 @@ enum RotaryPairScoresOp {
             k.function("pair_scores"), name: "pair_scores", grid: (tiles, tiles, sequences.count), block: (16, 16, 1),
             [.pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
              .int32(Int32(width))])
+        HostTrace.mark("pair-score kernels queued")
+        if HostTrace.enabled {
+            try k.context.synchronize()
+            HostTrace.mark("GPU done (waited)")
+        }
         let host = try k.downloadFloats(z, count: total)
-        return (0..<sequences.count).map { s in Array(host[Int(zOffsets[s])..<Int(zOffsets[s + 1])]) }
+        HostTrace.mark("Z downloaded")
+        let split = (0..<sequences.count).map { s in Array(host[Int(zOffsets[s])..<Int(zOffsets[s + 1])]) }
+        HostTrace.mark("Z split per job")
+        return split
     }
 }

@@ -61,6 +61,7 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
             throw ModelError.invalidInput("token id \(bad) outside the \(wordEmbeddingRows)-row embedding table")
         }
         let layout = try attentionLayout(positions: positions, sequences: sequences, masks: masks)
+        HostTrace.mark("attention layout built")
         // Upstream multiplies the conv output by `attention_mask.sum(-2) > 0`; we implement the case where
         // every token is attended by someone (true of every Rex prompt, whose text rows see everything).
         for s in 0..<sequences.count {
@@ -70,6 +71,7 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
                 throw ModelError.invalidInput("token \(j) of sequence \(s) is attended by no token (2-D mask column of zeros)")
             }
         }
+        HostTrace.mark("mask columns checked")
         let embedded = try kernels.embed(tables: [wordEmbeddings], ids: [ids], norm: embeddingNorm)
         var hidden = embedded
         let heads = configuration.headCount

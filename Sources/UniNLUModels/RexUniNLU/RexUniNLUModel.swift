@@ -44,6 +44,7 @@ public final class RexUniNLUModel<K: DebertaKernels> {
     /// Z of every job, all jobs packed into one forward.
     public func tokenPairLogits(_ jobs: [RexForwardJob]) throws -> [RexTokenPairLogits] {
         guard !jobs.isEmpty else { return [] }
+        HostTrace.mark("start")
         var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
         for (index, job) in jobs.enumerated() {
             guard job.count > 0, job.positions.count == job.count, job.mask.count == job.count * job.count else {
@@ -60,10 +61,15 @@ public final class RexUniNLUModel<K: DebertaKernels> {
             region: "rex.encoder",
             lengths: jobs.flatMap { [$0.count, Int(($0.positions.max() ?? 0) - ($0.positions.min() ?? 0))] }, tokens: ids.count)
         guard let qk = try kernels.replayable(shape, {
+            HostTrace.mark("inputs concatenated")
             let hidden = try encoder.encode(ids: ids, positions: positions, sequences: sequences, masks: masks)
+            HostTrace.mark("encoder queued")
             return [try kernels.linear(hidden, queryKey, activation: .none, residual: nil)]
         }).first else { throw ModelError.invalidInput("the encoder returned no activation") }
         let z = try kernels.rotaryPairScores(qk, positions: positions, frequencies: frequencies, sequences: sequences)
-        return zip(jobs, z).map { RexTokenPairLogits(count: $0.count, values: $1) }
+        let result = zip(jobs, z).map { RexTokenPairLogits(count: $0.count, values: $1) }
+        HostTrace.mark("results wrapped")
+        HostTrace.flush("rex model call, \(jobs.count) jobs, \(ids.count) tokens")
+        return result
     }
 }
