@@ -132,7 +132,7 @@ extension CUDACheck {
                         positions += p
                         let fullyMaskedRow = n > 3 ? rng.int(n) : -1
                         for i in 0..<n {
-                            for j in 0..<n {
+                            for _ in 0..<n {
                                 let keep = i != fullyMaskedRow && !(s == 1 && n < 8 && i == 0) && rng.int(10) >= 3
                                 mask.append(keep ? 1 : 0)
                             }
