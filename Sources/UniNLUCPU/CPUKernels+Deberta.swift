@@ -34,7 +34,7 @@ extension CPUKernels: DebertaKernels {
         return DisentangledAttention.apply(qkv: qkv, positions: positionProjections, layout: layout, heads: heads, headSize: headSize)
     }
 
-    public func rotaryPairScores(_ queryKeys: CPUMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]] {
+    public func rotaryPairScores(_ queryKeys: CPUMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [Float] {
         guard queryKeys.columns > 0, queryKeys.columns % 2 == 0, queryKeys.rows == sequences.totalRows, positions.count == queryKeys.rows,
               2 * frequencies.count <= queryKeys.columns / 2
         else {

@@ -25,7 +25,7 @@ extension CUDAKernels: DebertaKernels {
         try DisentangledAttentionOp.run(self, qkv: qkv, positions: positionProjections, layout: layout, heads: heads, headSize: headSize)
     }
 
-    public func rotaryPairScores(_ queryKeys: CUDAMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]] {
+    public func rotaryPairScores(_ queryKeys: CUDAMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [Float] {
         guard sequences.count <= 65_535 else {
             throw CUDAError.unsupported(op: "rotaryPairScores", detail: "\(sequences.count) sequences in one call (at most 65535)")
         }

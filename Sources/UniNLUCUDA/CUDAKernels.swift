@@ -265,11 +265,13 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
 
     /// `count` FP32 values of a device buffer to the host (synchronizes the stream).
     func downloadFloats(_ buffer: DeviceBuffer, count: Int) throws -> [Float] {
-        var result = [Float](repeating: 0, count: count)
-        guard count > 0 else { return result }
-        try result.withUnsafeMutableBytes { raw in
-            guard let address = raw.baseAddress else { return }
-            try context.copy(toHost: address, from: buffer.pointer, bytes: raw.count)
+        guard count > 0 else { return [] }
+        // No zero-fill first: the copy writes every element (Rex's Z is 8 MB at 128x128).
+        let result = try [Float](unsafeUninitializedCapacity: count) { values, initialized in
+            initialized = 0
+            guard let address = values.baseAddress else { return }
+            try context.copy(toHost: UnsafeMutableRawPointer(address), from: buffer.pointer, bytes: count * MemoryLayout<Float>.stride)
+            initialized = count
         }
         staging.reset()
         return result

@@ -240,13 +240,14 @@ extension CUDACheck {
                                                        frequencies: frequencies, sequences: sequences)
                     let out = try gpu.rotaryPairScores(gpu.upload(qk, rows: total, columns: 2 * c.width), positions: positions,
                                                        frequencies: frequencies, sequences: sequences)
-                    let shapesMatch = out.count == ref.count && zip(out, ref).allSatisfy { $0.count == $1.count }
-                    if !shapesMatch {
-                        fail("rotaryPairScores", vars, CUDAError.shapeMismatch(op: "rotaryPairScores", detail: "per-sequence result sizes differ from the CPU"))
+                    let expectedCount = c.lengths.reduce(0) { $0 + $1 * $1 }
+                    if out.count != ref.count || out.count != expectedCount {
+                        fail("rotaryPairScores", vars, CUDAError.shapeMismatch(
+                            op: "rotaryPairScores", detail: "\(out.count) packed values, the CPU \(ref.count), expected \(expectedCount)"))
                         continue
                     }
                     // Z is computed in FP32 from the (FP16-stored) q|k on both sides: FP32 tolerance.
-                    let r = detailedCompare(out.flatMap { $0 }, ref.flatMap { $0 }, limit: 1e-3)
+                    let r = detailedCompare(out, ref, limit: 1e-3)
                     let passed = r.finite && r.nmse <= 1e-6
                     var detail = String(format: "nmse %.3e (tol 1e-06) max_abs %.3e", r.nmse, r.maxAbs)
                     if let bad = r.firstBad { detail += " first over 1e-3 relative: flat index \(bad)" }

@@ -4,7 +4,7 @@
 # UNINLU_TRACE_HOST=1, which makes RexUniNLUModel.tokenPairLogits print its phases to stderr
 # (inputs concatenated, attention layout built, mask columns checked, layer 0 queued, DeBERTa
 # layout staged, encoder queued, pair-score kernels queued, GPU done (a synchronize added only
-# under the trace), Z downloaded, Z split per job, results wrapped).
+# under the trace), Z downloaded, results wrapped (per-job views of the packed Z)).
 # Usage (device, repository root, carried binary): bash scripts/gpu/host-trace.sh   [SHAPES="128x128 8x512"]
 set -u -o pipefail
 OUT=${OUT:-/tmp/uninlu-out}

@@ -6,7 +6,8 @@ import Foundation
 
 public enum RotaryPairScores {
     /// `queryKeys` [rows x 2W] = `[q | k]`; returns one row-major n x n matrix per sequence.
-    public static func apply(_ queryKeys: CPUMatrix, positions: [Int32], frequencies: [Float], offsets: [Int]) -> [[Float]] {
+    /// Z of every sequence, packed: sequence s's n x n block (row-major) follows the earlier ones.
+    public static func apply(_ queryKeys: CPUMatrix, positions: [Int32], frequencies: [Float], offsets: [Int]) -> [Float] {
         let width = queryKeys.columns / 2
         let rows = queryKeys.rows
         // Rotated q (rows x W) and rotated kᵀ per sequence.
@@ -19,24 +20,30 @@ public enum RotaryPairScores {
             rotate(source, into: q.row(r), width: width, pairs: pairs, position: position, frequencies: frequencies)
             rotate(source + width, into: k.row(r), width: width, pairs: pairs, position: position, frequencies: frequencies)
         }
-        var result: [[Float]] = []
-        for s in 0..<(offsets.count - 1) {
+        let sequences = offsets.count - 1
+        var total = 0
+        for s in 0..<max(sequences, 0) {
+            let n = offsets[s + 1] - offsets[s]
+            total += n * n
+        }
+        var result = [Float](repeating: 0, count: total)
+        var at = 0
+        for s in 0..<max(sequences, 0) {
             let start = offsets[s], n = offsets[s + 1] - start
-            var z = [Float](repeating: 0, count: n * n)
-            guard n > 0 else { result.append(z); continue }
+            guard n > 0 else { continue }
             var kT = [Float](repeating: 0, count: width * n)
             for j in 0..<n {
                 let kj = k.row(start + j)
                 for p in 0..<width { kT[p * n + j] = kj[p] }
             }
-            z.withUnsafeMutableBufferPointer { zp in
+            result.withUnsafeMutableBufferPointer { zp in
                 kT.withUnsafeBufferPointer { kp in
                     Gemm.multiply(
                         m: n, n: n, k: width, a: q.row(start), lda: width, b: kp.baseAddress!, ldb: n,
-                        c: zp.baseAddress!, ldc: n)
+                        c: zp.baseAddress! + at, ldc: n)
                 }
             }
-            result.append(z)
+            at += n * n
         }
         return result
     }

@@ -63,7 +63,7 @@ enum RotaryPairScoresOp {
         return offsets
     }
 
-    static func run(_ k: CUDAKernels, _ queryKeys: CUDAMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]] {
+    static func run(_ k: CUDAKernels, _ queryKeys: CUDAMatrix, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [Float] {
         guard queryKeys.columns > 0, queryKeys.columns % 2 == 0, queryKeys.rows == sequences.totalRows, positions.count == queryKeys.rows,
               2 * frequencies.count <= queryKeys.columns / 2
         else {
@@ -75,7 +75,7 @@ enum RotaryPairScoresOp {
         let rows = queryKeys.rows
         let zOffsets = zOffsets(sequences)
         let total = Int(zOffsets[sequences.count])
-        guard rows > 0, total > 0 else { return (0..<sequences.count).map { _ in [] } }
+        guard rows > 0, total > 0 else { return [] }
         let q = try k.allocateFloats(rows * width)
         let kk = try k.allocateFloats(rows * width)
         let z = try k.allocateFloats(total)
@@ -98,10 +98,9 @@ enum RotaryPairScoresOp {
             try k.context.synchronize()
             HostTrace.mark("GPU done (waited)")
         }
+        // One download, packed as on the device (the callers take views, not copies, per sequence).
         let host = try k.downloadFloats(z, count: total)
         HostTrace.mark("Z downloaded")
-        let split = (0..<sequences.count).map { s in Array(host[Int(zOffsets[s])..<Int(zOffsets[s + 1])]) }
-        HostTrace.mark("Z split per job")
-        return split
+        return host
     }
 }

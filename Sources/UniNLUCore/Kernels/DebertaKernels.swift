@@ -32,7 +32,8 @@ public protocol DebertaKernels: EncoderKernels {
     /// The RexUniNLU token-pair logits of every packed sequence: rows hold `[q | k]` (each `width` wide);
     /// both are rotated with interleaved (GPT-J style) rotary embeddings at each row's position id,
     /// pair `m` = dims `(2m, 2m+1)` by angle `position · frequencies[m]` (dims past `2 * frequencies.count`
-    /// are left as they are), then `Z = q' · k'ᵀ` (no scaling). Returns one row-major `N x N` matrix per
-    /// sequence, on the host (the decoder reads it there).
-    func rotaryPairScores(_ queryKeys: Activations, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [[Float]]
+    /// are left as they are), then `Z = q' · k'ᵀ` (no scaling). Returns every sequence's row-major
+    /// `N x N` matrix, packed one after the other in one host array (the decoder reads them there,
+    /// through `RexTokenPairLogits` views: no per-sequence copy).
+    func rotaryPairScores(_ queryKeys: Activations, positions: [Int32], frequencies: [Float], sequences: PackedSequences) throws -> [Float]
 }

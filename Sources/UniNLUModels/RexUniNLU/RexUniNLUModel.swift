@@ -67,7 +67,11 @@ public final class RexUniNLUModel<K: DebertaKernels> {
             return [try kernels.linear(hidden, queryKey, activation: .none, residual: nil)]
         }).first else { throw ModelError.invalidInput("the encoder returned no activation") }
         let z = try kernels.rotaryPairScores(qk, positions: positions, frequencies: frequencies, sequences: sequences)
-        let result = zip(jobs, z).map { RexTokenPairLogits(count: $0.count, values: $1) }
+        var offset = 0
+        let result = try jobs.map { job in
+            defer { offset += job.count * job.count }
+            return try RexTokenPairLogits(count: job.count, packed: z, offset: offset)
+        }
         HostTrace.mark("results wrapped")
         HostTrace.flush("rex model call, \(jobs.count) jobs, \(ids.count) tokens")
         return result
