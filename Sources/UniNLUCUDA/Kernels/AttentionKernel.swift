@@ -579,7 +579,7 @@ enum AttentionOp {
                 var q = 0
                 while q < length {
                     let count = min(perBlock, length - q)
-                    items += [Int32(start), Int32(length), Int32(start + q), Int32(count)]
+                    for value in [start, length, start + q, count] { items.append(Int32(value)) }
                     q += count
                 }
             }

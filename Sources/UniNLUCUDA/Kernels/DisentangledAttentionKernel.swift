@@ -643,12 +643,14 @@ enum DisentangledAttentionOp {
     static func workItems(_ layout: DisentangledAttentionLayout, queriesPerItem: Int = DisentangledAttentionKernel.queriesPerBlock) -> [Int32] {
         let sequences = layout.sequences
         var items: [Int32] = []
+        items.reserveCapacity(8 * (sequences.totalRows / max(queriesPerItem, 1) + sequences.count))
         for s in 0..<sequences.count {
             let start = sequences.offsets[s], length = sequences.length(of: s)
             var q = 0
             while q < length {
                 let count = min(queriesPerItem, length - q)
-                items += [Int32(start), Int32(length), Int32(start + q), Int32(count), Int32(layout.matrixOffsets[s]), 0, 0, 0]
+                for value in [start, length, start + q, count, layout.matrixOffsets[s]] { items.append(Int32(value)) }
+                items.append(contentsOf: repeatElement(0, count: 3))
                 q += count
             }
         }
@@ -668,7 +670,7 @@ enum DisentangledAttentionOp {
         var table: [Int32] = []
         table.reserveCapacity(4 * sequences.count)
         for s in 0..<sequences.count {
-            table += [Int32(sequences.offsets[s]), Int32(sequences.length(of: s)), Int32(layout.matrixOffsets[s]), 0]
+            for value in [sequences.offsets[s], sequences.length(of: s), layout.matrixOffsets[s], 0] { table.append(Int32(value)) }
         }
         let staged = StagedLayout(
             layout: layout, items: try k.stageInt32(items), itemCount: items.count / 8,

@@ -46,6 +46,10 @@ public final class RexUniNLUModel<K: DebertaKernels> {
         guard !jobs.isEmpty else { return [] }
         HostTrace.mark("start")
         var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
+        let tokens = jobs.reduce(0) { $0 + $1.count }
+        ids.reserveCapacity(tokens)
+        positions.reserveCapacity(tokens)
+        masks.reserveCapacity(jobs.reduce(0) { $0 + $1.mask.count })
         for (index, job) in jobs.enumerated() {
             guard job.count > 0, job.positions.count == job.count, job.mask.count == job.count * job.count else {
                 throw ModelError.invalidInput("job \(index): \(job.count) ids, \(job.positions.count) positions, \(job.mask.count) mask entries")
