@@ -195,7 +195,7 @@ def merge(uninlu_path, torch_path, out_path, commit):
     ushapes = {r["shape"]: r for r in u.get("encoder", {}).get("shapes", [])}
     # The attention-kernel variants run-checks.sh times beside the default (same directory).
     variants = {}
-    for name, suffix in [("staged_tc", "fp16-staged-attention"), ("staged_tc_global_rel_rows", "fp16-tc-global-attention"),
+    for name, suffix in [("staged_tc_global_rel_rows", "fp16-tc-global-attention"),
                          ("unstaged_mma", "fp16-mma-attention"), ("fma", "fp16-fma-attention")]:
         path = os.path.join(os.path.dirname(uninlu_path) or ".", f"uninlu-rex-bench-{suffix}.json")
         if os.path.exists(path):

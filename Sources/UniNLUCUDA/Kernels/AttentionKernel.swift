@@ -279,6 +279,16 @@ enum AttentionKernel {
     }
     __device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;" ::: "memory"); }
     __device__ __forceinline__ void cp_async_wait_all() { asm volatile("cp.async.wait_all;" ::: "memory"); }
+    // A 4-warp block stages keys kb..kb+15 of one head (K into ks, V into vs, rows of 72 halves) by
+    // cp.async: 256 16-byte chunks, 2 a thread, one commit group. Both wide attention kernels use it.
+    __device__ __forceinline__ void stage_kv_tile_async(uninlu_f16* ks, uninlu_f16* vs, const uninlu_f16* __restrict__ qkv,
+            int seqStart, int len, int kb, long ld, int H, int head) {
+        const int c = threadIdx.x, row = c >> 3, col = (c & 7) * 8;
+        const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+        cp_async16(ks + row * 72 + col, qkv + src + H);
+        cp_async16(vs + row * 72 + col, qkv + src + 2L * H);
+        cp_async_commit();
+    }
     // SPLIT = 4 (small batches): the block's 4 warps share one item's 16 queries and take every 4th
     // 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory (each warp's own
     // K/V tile space, free after its key loop) and are merged as split-softmax partials. At 1x128 a
@@ -308,17 +318,7 @@ enum AttentionKernel {
         const int g = lane >> 2, t = lane & 3;
         uninlu_f16* ks = tiles[SHARED ? 0 : warp][0];
         uninlu_f16* vs = tiles[SHARED ? 0 : warp][1];
-        // Block-shared tile of keys kb..kb+15 into buffer `buf`: 256 16-byte chunks (K, then V), 2 a thread.
-        auto stageShared = [&](int kb, int buf) {
-            #pragma unroll
-            for (int i = 0; i < 2; ++i) {
-                const int c = threadIdx.x, row = c >> 3, col = (c & 7) * 8;
-                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)(i + 1) * H + (long)head * 64 + col;
-                cp_async16(tiles[buf][i] + row * ROW + col, qkv + src);
-            }
-            cp_async_commit();
-        };
-        if (SHARED) stageShared(0, 0);
+        if (SHARED) stage_kv_tile_async(tiles[0][0], tiles[0][1], qkv, seqStart, len, 0, ld, H, head);
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
@@ -342,7 +342,7 @@ enum AttentionKernel {
             if (SHARED) {
                 cp_async_wait_all();   // this thread's copies of tile `it`
                 __syncthreads();       // everyone's copies landed; everyone is done with tile it - 1
-                if (kb + 16 < len) stageShared(kb + 16, (it + 1) & 1);
+                if (kb + 16 < len) stage_kv_tile_async(tiles[(it + 1) & 1][0], tiles[(it + 1) & 1][1], qkv, seqStart, len, kb + 16, ld, H, head);
                 ks = tiles[it & 1][0];
                 vs = tiles[it & 1][1];
                 if (!active) continue;

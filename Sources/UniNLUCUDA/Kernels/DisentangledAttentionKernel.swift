@@ -162,18 +162,8 @@ enum DisentangledAttentionKernel {
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
         const int mi = lane >> 3, mr = lane & 7;   // ldmatrix: matrix and row of this lane's address
-        uninlu_f16* const kvBuffers = ks;
-        // Block-shared K/V tile of keys kb..kb+15 into buffer `buf` (RELSTAGED): 256 16-byte chunks, 2 a thread.
-        auto stageShared = [&](int kb, int buf) {
-            #pragma unroll
-            for (int i = 0; i < 2; ++i) {
-                const int c = threadIdx.x, row = c >> 3, col = (c & 7) * 8;
-                const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)(i + 1) * H + (long)head * 64 + col;
-                cp_async16(kvBuffers + (buf * 2 + i) * 16 * ROW + row * ROW + col, qkv + src);
-            }
-            cp_async_commit();
-        };
-        if (RELSTAGED) stageShared(0, 0);
+        uninlu_f16* const kvBuffers = ks;   // RELSTAGED: buffer b's K at kvBuffers + b * 32 rows, its V 16 rows on
+        if (RELSTAGED) stage_kv_tile_async(kvBuffers, kvBuffers + 16 * ROW, qkv, seqStart, len, 0, ld, H, head);
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
@@ -197,7 +187,10 @@ enum DisentangledAttentionKernel {
             if (RELSTAGED) {
                 cp_async_wait_all();   // this thread's copies of tile `it`
                 __syncthreads();       // everyone's copies landed; every warp is done with tile it - 1
-                if (kb + 16 < len) stageShared(kb + 16, (it + 1) & 1);
+                if (kb + 16 < len) {
+                    uninlu_f16* next = kvBuffers + ((it + 1) & 1) * 2 * 16 * ROW;
+                    stage_kv_tile_async(next, next + 16 * ROW, qkv, seqStart, len, kb + 16, ld, H, head);
+                }
                 ks = kvBuffers + (it & 1) * 2 * 16 * ROW;
                 vs = ks + 16 * ROW;
                 if (!active) continue;
