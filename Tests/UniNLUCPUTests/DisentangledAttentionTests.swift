@@ -103,4 +103,19 @@ struct DisentangledAttentionTests {
             try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [2]), mask: [1, 1, 1, 1], positions: [0], distanceRows: [0], relativeRows: 4)
         }
     }
+
+    @Test("isSameInstance: the layout and its copies are, an equal layout built apart is not (a backend restages it)")
+    func sameInstance() throws {
+        func make() throws -> DisentangledAttentionLayout {
+            try DisentangledAttentionLayout(sequences: PackedSequences(lengths: [2, 1]), mask: [1, 0, 1, 1, 1], positions: [0, 1, 0],
+                                            distanceRows: [0, 1, 2], relativeRows: 4)
+        }
+        let a = try make()
+        let copy = a
+        let apart = try make()
+        #expect(a.isSameInstance(as: a))
+        #expect(a.isSameInstance(as: copy))
+        #expect(a == apart)
+        #expect(!a.isSameInstance(as: apart))
+    }
 }

@@ -47,6 +47,23 @@ struct RexModelParityTests {
         }
     }
 
+    @Test("a 2-D mask column of zeros (a token nobody attends) is refused, naming the token and sequence")
+    func unattendedTokenRefused() throws {
+        let model = try #require(Self.model)
+        let n = 5
+        var mask = [UInt8](repeating: 1, count: n * n)
+        for i in 0..<n { mask[i * n + 3] = 0 }   // column 3
+        let good = RexForwardJob(ids: [1, 5, 6, 7, 2], positions: [0, 1, 2, 3, 4], mask: [UInt8](repeating: 1, count: n * n))
+        let bad = RexForwardJob(ids: [1, 5, 6, 7, 2], positions: [0, 1, 2, 3, 4], mask: mask)
+        #expect(try model.tokenPairLogits([good]).count == 1)
+        do {
+            _ = try model.tokenPairLogits([good, bad])
+            Issue.record("a mask column of zeros was accepted")
+        } catch {
+            #expect("\(error)".contains("token 3 of sequence 1"), "\(error)")
+        }
+    }
+
     @Test("batch invariance: a job alone and inside a mixed-length batch give the same Z")
     func batchInvariance() throws {
         let model = try #require(Self.model)
