@@ -27,6 +27,15 @@ enum LayerNormKernel {
         if (row >= rows) return;
         const int width = C * 256;
         const act_t* xr = x + (long)row * width;
+        // gamma and beta first: their loads do not wait on the row's, nor on the two reductions (at
+        // 128 rows the kernel is a chain of latencies, not bandwidth).
+        float4 gb[C][4];
+        #pragma unroll
+        for (int c = 0; c < C; ++c) {
+            const int col = c * 256 + lane * 8;
+            gb[c][0] = *reinterpret_cast<const float4*>(gamma + col); gb[c][1] = *reinterpret_cast<const float4*>(gamma + col + 4);
+            gb[c][2] = *reinterpret_cast<const float4*>(beta + col); gb[c][3] = *reinterpret_cast<const float4*>(beta + col + 4);
+        }
         float v[C][8];
         float s = 0.f;
         #pragma unroll
@@ -47,8 +56,7 @@ enum LayerNormKernel {
         #pragma unroll
         for (int c = 0; c < C; ++c) {
             const int col = c * 256 + lane * 8;
-            const float4 g0 = *reinterpret_cast<const float4*>(gamma + col), g1 = *reinterpret_cast<const float4*>(gamma + col + 4);
-            const float4 b0 = *reinterpret_cast<const float4*>(beta + col), b1 = *reinterpret_cast<const float4*>(beta + col + 4);
+            const float4 g0 = gb[c][0], g1 = gb[c][1], b0 = gb[c][2], b1 = gb[c][3];
             const float g[8] = {g0.x, g0.y, g0.z, g0.w, g1.x, g1.y, g1.z, g1.w};
             const float b[8] = {b0.x, b0.y, b0.z, b0.w, b1.x, b1.y, b1.z, b1.w};
             float o[8];
