@@ -37,8 +37,17 @@ final class GemmEngine {
     private var preference: cublasLtMatmulPreference_t?
     var plans: [Key: Plan] = [:]
     var autotune = true
-    /// Candidates timed per shape (cuBLASLt's heuristic order otherwise).
-    var autotuneCandidates = 6
+    /// Candidates timed per shape (cuBLASLt's heuristic order otherwise); UNINLU_GEMM_CANDIDATES sets it
+    /// (1 to 16). Timing 12 instead of 6 gave the same forwards at 1x128 and 16x128 on an H200
+    /// (scripts/gpu/small-batch.sh, 2026-12-03), so the autotune stays short.
+    var autotuneCandidates = GemmEngine.candidatesFromEnvironment ?? 6
+    /// Timed runs per candidate, after one untimed run.
+    var autotuneRepeats = 5
+
+    static var candidatesFromEnvironment: Int? {
+        guard let text = getenvString("UNINLU_GEMM_CANDIDATES"), let value = Int(text), (1...16).contains(value) else { return nil }
+        return value
+    }
 
     static let workspaceBytes = 32 << 20
 
@@ -153,7 +162,7 @@ final class GemmEngine {
             var algo = candidate.algo
             guard run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) == 0 else { continue }
             try start.record()
-            let repeats = 3
+            let repeats = autotuneRepeats
             var failed = false
             for _ in 0..<repeats where run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) != 0 { failed = true }
             try end.record()
