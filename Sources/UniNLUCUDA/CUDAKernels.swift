@@ -46,8 +46,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// memory, as disentangled_attention_tc_d64 does).
     public var relativeRowsStagedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "tc-global"
     /// With the unstaged tensor-core DeBERTa kernel and too few 64-query items to fill the GPU (small
-    /// batches): 4 warps split each 16-query item's keys instead of one warp taking them all
-    /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off).
+    /// batches): several warps split each 16-query item's keys instead of one warp taking them all
+    /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off): 8 warps each staging its own K/V tile and
+    /// relative rows (disentangled_attention_tcs_d64), or, with UNINLU_DEBERTA_ATTENTION=tc-global,
+    /// 4 unstaged warps (disentangled_attention_mma_split_d64).
     public var splitDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "nosplit"
     /// Replayable forwards (ReplayableGraph.swift): captured graphs by shape.
     let graphCache = GraphCache(policy: CUDAGraphPolicy())
@@ -96,6 +98,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         // opt-in shared memory keeps the other kernels; see DisentangledAttentionOp).
         if optin >= DisentangledAttentionKernel.relativeStagedBlockBytes, let f = functions["disentangled_attention_tcr_d64"] {
             try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes)
+        }
+        // Its small-batch split-key form: 148 KB.
+        if optin >= DisentangledAttentionKernel.splitStagedBlockBytes, let f = functions["disentangled_attention_tcs_d64"] {
+            try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.splitStagedBlockBytes)
         }
         pool = DeviceMemoryPool(context: context)
         weights = WeightArena(context: context)

@@ -91,9 +91,10 @@ extension CUDACheck {
             if tensorCoreAttention && precision != .fp16 { continue }
             let tensorCore = tensorCoreAttention
             gpu.tensorCoreDisentangledAttention = tensorCore
-            // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), staged
-            // with relative rows from global memory, staged with relative rows staged too (wide only).
-            let variants = [(false, false, false), (false, true, false), (true, false, false), (true, false, true)]
+            // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), split-key
+            // 8-warp blocks staging their own tiles and relative rows (small batches, the default there),
+            // staged with relative rows from global memory, staged with relative rows staged too (wide only).
+            let variants = [(false, false, false), (false, true, false), (false, true, true), (true, false, false), (true, false, true)]
             for (staged, split, relativeRowsStaged) in tensorCore ? variants : [(false, false, false)] {
             gpu.stagedDisentangledAttention = staged
             gpu.stagedWideDisentangledAttention = staged
@@ -102,7 +103,8 @@ extension CUDACheck {
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
                 let kernel = precision == .fp16 && c.headSize == 64 && tensorCore
-                    ? (staged ? (relativeRowsStaged ? "tc-staged-rel" : "tc-staged") : split ? "mma-split" : "mma") : "fma"
+                    ? (staged ? (relativeRowsStaged ? "tc-staged-rel" : "tc-staged")
+                        : split ? (relativeRowsStaged ? "tc-split-staged" : "mma-split") : "mma") : "fma"
                 let modeName: String
                 switch c.mode {
                 case .raw: modeName = "raw"
@@ -113,7 +115,9 @@ extension CUDACheck {
                 let wide = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount
                 // The staged-relative-rows kernel runs only for 4-warp blocks; narrow cases take tc-staged.
                 if kernel == "tc-staged-rel" && !wide { continue }
-                let blocks = wide ? "4-warp" : kernel == "mma-split" ? "4-warp split keys" : "1-warp"
+                // The staged split-key kernel runs only for small batches; wide cases take mma (run above).
+                if kernel == "tc-split-staged" && wide { continue }
+                let blocks = wide ? "4-warp" : kernel == "mma-split" ? "4-warp split keys" : kernel == "tc-split-staged" ? "8-warp split keys" : "1-warp"
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) relative=\(modeName) span=\(c.span) positions=\(c.sequential ? "rex-like" : "random") kernel=\(kernel) blocks=\(blocks)"
                 do {
                     let total = c.lengths.reduce(0, +)

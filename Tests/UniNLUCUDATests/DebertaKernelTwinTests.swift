@@ -279,6 +279,7 @@ struct DebertaKernelTwinTests {
             layout: layout, heads: heads, headSize: d)
         for (narrow, window, split) in [(false, DisentangledAttentionKernel.tensorCoreWindow, 1), (true, DisentangledAttentionKernel.tensorCoreWindow, 1),
                                         (true, DisentangledAttentionKernel.tensorCoreWindow, DisentangledAttentionKernel.splitWarps),
+                                        (true, DisentangledAttentionKernel.relativeStagedTensorCoreWindow, DisentangledAttentionKernel.splitStagedWarps),
                                         (false, DisentangledAttentionKernel.stagedTensorCoreWindow, 1),
                                         (false, DisentangledAttentionKernel.relativeStagedTensorCoreWindow, 1)] {
             var windows = (tables: 0, direct: 0)
@@ -294,10 +295,12 @@ struct DebertaKernelTwinTests {
     @Test("the windows and split the twin uses are the kernels' template arguments")
     func windowsMatchSource() {
         let source = DisentangledAttentionKernel.source
-        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), 1, false>"))
-        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps), false>"))
-        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1, false>"))
-        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), 1, true>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), 1, false, false>"))
+        #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps), false, false>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1, false, false>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), 1, true, true>"))
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), \(DisentangledAttentionKernel.splitStagedWarps), true, false>"))
+        #expect(source.contains("__launch_bounds__(\(32 * DisentangledAttentionKernel.splitStagedWarps)) disentangled_attention_tcs_d64"))
         #expect(source.contains("c2p + 16 * 40") && source.contains("RELSTAGED ? 40 :"), "the staged-relative kernel's table rows")
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.tensorCoreWindow + 1)]"))
         #expect(source.contains("tables[4][2][16 * \(DisentangledAttentionKernel.stagedTensorCoreWindow + 1)]"))

@@ -138,13 +138,19 @@ enum DisentangledAttentionKernel {
     // for the block's 4 warps (they walk the same keys), by cp.async into one of two buffers while
     // the other is computed (ks = the first buffer's K, V follows, then the second buffer), and the
     // tables are written as float2 with rows 40 floats apart (no bank conflicts).
-    template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED>
+    // SHAREDKV (wide batches): K/V tiles shared by the block as just said; without it (the split-key
+    // small-batch form, SPLIT = 8) each warp stages its own 16-key tile and its window's relative rows,
+    // so that a warp's one tile costs two round trips to memory, not one per operand row.
+    template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED, bool SHAREDKV>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
             const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
-            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, uninlu_f16* rq, uninlu_f16* rk, float* mergeBase) {
-        static_assert(SPLIT == 1 || (SPLIT == 4 && !STAGED), "the merge gives each of 4 warps 4 of the 16 rows");
+            float* c2pTable, float* p2cTable, uninlu_f16* ks, uninlu_f16* vs, uninlu_f16* rq, uninlu_f16* rk, float* mergeBase,
+            int mergeStride) {
+        static_assert(SPLIT == 1 || (SPLIT == 4 && !STAGED) || (SPLIT == 8 && RELSTAGED && !SHAREDKV),
+                      "split keys: 4 unstaged warps or 8 warps staging their own tiles");
         static_assert(!RELSTAGED || (STAGED && ROWS == 32), "staged relative rows: 32-row windows of the staged kernel");
+        static_assert(!SHAREDKV || (RELSTAGED && SPLIT == 1), "block-shared K/V tiles: the wide staged kernel");
         constexpr int LDT = RELSTAGED ? 40 : ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -154,16 +160,16 @@ enum DisentangledAttentionKernel {
         const int seqStart = item.x, len = item.y;
         const int q0 = item.z + (SPLIT > 1 ? 0 : warp * 16);
         const int qEnd = item.z + item.w;
-        // Uniform across the block when SPLIT > 1 (before its __syncthreads). RELSTAGED: a warp without
+        // Uniform across the block when SPLIT > 1 (before its __syncthreads). SHAREDKV: a warp without
         // queries still stages its share of each K/V tile (and meets the block's barriers).
-        if (!RELSTAGED && q0 >= qEnd) return;
+        if (!SHAREDKV && q0 >= qEnd) return;
         const bool active = q0 < qEnd;
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
         const int mi = lane >> 3, mr = lane & 7;   // ldmatrix: matrix and row of this lane's address
-        uninlu_f16* const kvBuffers = ks;   // RELSTAGED: buffer b's K at kvBuffers + b * 32 rows, its V 16 rows on
-        if (RELSTAGED) stage_kv_tile_async(kvBuffers, kvBuffers + 16 * ROW, qkv, seqStart, len, 0, ld, H, head);
+        uninlu_f16* const kvBuffers = ks;   // SHAREDKV: buffer b's K at kvBuffers + b * 32 rows, its V 16 rows on
+        if (SHAREDKV) stage_kv_tile_async(kvBuffers, kvBuffers + 16 * ROW, qkv, seqStart, len, 0, ld, H, head);
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
         const uninlu_f16* qrow0 = qkv + (long)r0 * ld + (long)head * 64;
@@ -184,7 +190,7 @@ enum DisentangledAttentionKernel {
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
         for (int kb = (SPLIT > 1 ? warp * 16 : 0), it = 0; kb < len; kb += 16 * SPLIT, ++it) {
-            if (RELSTAGED) {
+            if (SHAREDKV) {
                 cp_async_wait_all();   // this thread's copies of tile `it`
                 __syncthreads();       // everyone's copies landed; every warp is done with tile it - 1
                 if (kb + 16 < len) {
@@ -402,18 +408,18 @@ enum DisentangledAttentionKernel {
         l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
         l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
         if (SPLIT > 1) {
-            // Each warp's partials go to its own table space (2,080 floats apart).
-            constexpr int STRIDE = 2 * 16 * 65;
+            // Each warp's partials go to its own table space (mergeStride floats apart, at least 1,056).
+            constexpr int ROWS_PER_WARP = 16 / SPLIT;
             __syncwarp();
-            split_store_partials(mergeBase + warp * STRIDE, o, m0, m1, l0, l1);
+            split_store_partials(mergeBase + warp * mergeStride, o, m0, m1, l0, l1);
             __syncthreads();
-            // Warp w merges rows 4w..4w+3: lanes over (row, pair of dims).
-            for (int e = lane; e < 4 * 32; e += 32) {
-                const int r = warp * 4 + e / 32, d = (e % 32) * 2;
+            // Warp w merges rows w*R .. w*R + R-1 (R = 16 / SPLIT): lanes over (row, pair of dims).
+            for (int e = lane; e < ROWS_PER_WARP * 32; e += 32) {
+                const int r = warp * ROWS_PER_WARP + e / 32, d = (e % 32) * 2;
                 const int row = q0 + r;
                 if (row >= qEnd) continue;
                 float a0, a1;
-                const float L = split_merge_row(mergeBase, STRIDE, SPLIT, r, d, a0, a1);
+                const float L = split_merge_row(mergeBase, mergeStride, SPLIT, r, d, a0, a1);
                 // Every key masked: L is 0 and the row is zeros (XSoftmax).
                 const float inv = L > 0.f ? 1.f / L : 0.f;
                 *reinterpret_cast<unsigned int*>(out + (long)row * H + (long)head * 64 + d) = pack_f16x2(a0 * inv, a1 * inv);
@@ -442,18 +448,18 @@ enum DisentangledAttentionKernel {
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<false, 64, 1, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, nullptr);
+        datt_mma_impl<false, 64, 1, false, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, nullptr, 0);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_split_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<false, 64, 4, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, &tables[0][0][0]);
+        datt_mma_impl<false, 64, 4, false, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, &tables[0][0][0], 2 * 16 * 65);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
         __shared__ float tables[4][2][16 * 49];
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         const int warp = threadIdx.x >> 5;
-        datt_mma_impl<true, 48, 1, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr, nullptr, nullptr);
+        datt_mma_impl<true, 48, 1, false, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], tiles[warp][0], tiles[warp][1], nullptr, nullptr, nullptr, 0);
     }
     // Staged K/V and relative rows: the block's two K/V buffers (16 x 72 halves each of K and V, 9,216
     // bytes), then per warp Qr, Kr (32 x 72 halves each) and the two 16 x 40 FP32 tables (14,336
@@ -468,7 +474,23 @@ enum DisentangledAttentionKernel {
         uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(datt_tcr_smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES);
         uninlu_f16* rk = rq + 32 * 72;
         float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
-        datt_mma_impl<true, 32, 1, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr);
+        datt_mma_impl<true, 32, 1, true, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr, 0);
+    }
+    // Small batches: 8 warps split each 16-query item's keys (at 1x128 one 16-key tile a warp), each
+    // staging its own K/V tile and relative rows: per warp K, V (16 x 72 halves each), Qr, Kr (32 x 72
+    // halves each) and the two 16 x 40 FP32 tables, 18,944 bytes; 151,552 bytes a block, dynamic
+    // shared memory. After the key loop each warp's partials reuse its own region.
+    #define DATT_TCS_WARP_BYTES \#(splitStagedWarpBytes)
+    extern "C" __global__ void __launch_bounds__(\#(32 * splitStagedWarps)) disentangled_attention_tcs_d64(DATT_MMA_PARAMS) {
+        extern __shared__ __align__(16) unsigned char datt_tcs_smem[];
+        const int warp = threadIdx.x >> 5;
+        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcs_smem + warp * DATT_TCS_WARP_BYTES);
+        uninlu_f16* vs = ks + 16 * 72;
+        uninlu_f16* rq = vs + 16 * 72;
+        uninlu_f16* rk = rq + 32 * 72;
+        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
+        datt_mma_impl<true, 32, 8, true, false>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk,
+                                                 reinterpret_cast<float*>(datt_tcs_smem), DATT_TCS_WARP_BYTES / 4);
     }
 
     // The n x n relative-row index of every sequence, from the rows' position ids and the per-distance
@@ -489,7 +511,7 @@ enum DisentangledAttentionKernel {
     }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "relative_index_build"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "disentangled_attention_tcs_d64", "relative_index_build"] }
     /// Shared memory of disentangled_attention_tcr_d64: the block's two K/V buffers, then per warp its Qr, Kr
     /// rows and two tables.
     static let relativeStagedTileBytes = 2 * 2 * 16 * 72 * 2
@@ -497,6 +519,11 @@ enum DisentangledAttentionKernel {
     static var relativeStagedBlockBytes: Int { relativeStagedTileBytes + warpsPerBlock * relativeStagedWarpBytes }
     /// Warps of the split kernel (they share one 16-query item and split its keys).
     static let splitWarps = 4
+    /// disentangled_attention_tcs_d64 (small batches, staged): 8 warps split the keys, each with its own
+    /// K/V tile, Qr and Kr rows and two tables.
+    static let splitStagedWarps = 8
+    static let splitStagedWarpBytes = 2 * 16 * 72 * 2 + 2 * 32 * 72 * 2 + 2 * 16 * 40 * 4
+    static var splitStagedBlockBytes: Int { splitStagedWarps * splitStagedWarpBytes }
     /// Relative-row window of the tensor-core kernels' C2P/P2C tables (global-operand / staged /
     /// staged-relative-rows variant).
     static let tensorCoreWindow = 64
@@ -611,13 +638,21 @@ enum DisentangledAttentionOp {
             let relativeRowsStaged = stagedHere && tcWide && k.relativeRowsStagedDisentangledAttention
                 && k.context.info.maxSharedMemoryPerBlockOptin >= DisentangledAttentionKernel.relativeStagedBlockBytes
             let split = !tcWide && !k.stagedDisentangledAttention && k.splitDisentangledAttention
+            // Split keys, staged: 8 warps each staging its own tile and relative rows (unless the
+            // relative rows stay in global memory, UNINLU_DEBERTA_ATTENTION=tc-global, or the device
+            // lacks the shared memory: then the unstaged 4-warp split kernel).
+            let splitStaged = split && k.relativeRowsStagedDisentangledAttention
+                && k.context.info.maxSharedMemoryPerBlockOptin >= DisentangledAttentionKernel.splitStagedBlockBytes
             let name = relativeRowsStaged ? "disentangled_attention_tcr_d64"
                 : stagedHere ? "disentangled_attention_tc_d64"
+                : splitStaged ? "disentangled_attention_tcs_d64"
                 : split ? "disentangled_attention_mma_split_d64" : "disentangled_attention_mma_d64"
+            let threads = splitStaged ? 32 * DisentangledAttentionKernel.splitStagedWarps : tcWide || split ? 128 : 32
             try k.context.launch(
                 k.function(name), name: name, grid: (tcWide ? staged.tensorCoreItemCount : staged.tensorCoreNarrowItemCount, heads, 1),
-                block: (tcWide || split ? 128 : 32, 1, 1),
-                sharedBytes: relativeRowsStaged ? DisentangledAttentionKernel.relativeStagedBlockBytes : 0,
+                block: (threads, 1, 1),
+                sharedBytes: relativeRowsStaged ? DisentangledAttentionKernel.relativeStagedBlockBytes
+                    : splitStaged ? DisentangledAttentionKernel.splitStagedBlockBytes : 0,
                 [.pointer(qkv.pointer), .pointer(positions.pointer), .pointer(out.pointer), .pointer(tcWide ? wideItems.pointer : narrowItems.pointer),
                  .pointer(staged.relativeIndex.pointer), .int32(Int32(heads)),
                  .int32(Int32(positions.columns)), .int32(Int32(positions.rows)), .float(scale)])

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Small batches (1x128, 16x128) in one process each, one variant at a time, on the models that
+# run-checks.sh made (/tmp/bench-model, /tmp/bench-rex; made here when missing): the default kernels
+# against the unstaged 4-warp split DeBERTa attention (UNINLU_DEBERTA_ATTENTION=tc-global), and the GEMM autotune over cuBLASLt's first
+# 12 candidates (UNINLU_GEMM_CANDIDATES=12; 6 by default). Prints each run's graph medians and
+# writes the JSON of each under $OUT/small-batch-*.json.
+# Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh
+set -u -o pipefail
+OUT=${OUT:-/tmp/uninlu-out}
+mkdir -p "$OUT"
+BIN=${UNINLU_BIN:-/tmp/uninlu}
+[ -x "$BIN" ] || { xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN"; } || { echo "no carried binary"; exit 2; }
+BERT=/tmp/bench-model REX=/tmp/bench-rex
+[ -d "$BERT" ] || timeout 120 python3 scripts/gpu/bench_bert.py make-model "$BERT" Tests/Fixtures/siamese_uie/model > /dev/null 2>&1
+[ -d "$REX" ] || timeout 120 python3 scripts/gpu/bench_deberta.py make-model "$REX" Tests/Fixtures/rex_uninlu/model > /dev/null 2>&1
+run() {   # name model env...
+    local name=$1 model=$2; shift 2
+    env "$@" timeout 90 "$BIN" bench --model "$model" --backend cuda --precision fp16 --shapes 1x128,16x128 \
+        --iterations 100 --warmup 20 --output "$OUT/small-batch-$name.json" > "$OUT/small-batch-$name.txt" 2>&1
+    echo "== $name ($*)"; grep -E "median" "$OUT/small-batch-$name.txt" | head -6
+}
+for round in 1 2; do
+    run "bert-default-$round" "$BERT"
+    run "bert-gemm12-$round" "$BERT" UNINLU_GEMM_CANDIDATES=12
+    run "rex-default-$round" "$REX"
+    run "rex-tc-global-$round" "$REX" UNINLU_DEBERTA_ATTENTION=tc-global
+    run "rex-gemm12-$round" "$REX" UNINLU_GEMM_CANDIDATES=12
+done
