@@ -59,9 +59,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// FP16, head size 64, enough 64-query items to fill the GPU: each K/V tile staged once for the
     /// block's 4 warps, double-buffered (UNINLU_ATTENTION=perwarp: each warp stages its own).
     public var sharedTileAttention = getenvString("UNINLU_ATTENTION") != "perwarp"
-    /// FP16 dense layers of at most 128 rows on sm_90+: our split-K cluster GEMM (SmallBatchGemmKernel)
-    /// instead of cuBLASLt (UNINLU_GEMM=cublaslt keeps cuBLASLt for every shape).
-    public var smallBatchGemm = getenvString("UNINLU_GEMM") != "cublaslt"
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.
@@ -101,12 +98,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         // opt-in shared memory keeps the other kernels; see DisentangledAttentionOp).
         if optin >= DisentangledAttentionKernel.relativeStagedBlockBytes, let f = functions["disentangled_attention_tcr_d64"] {
             try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes)
-        }
-        // The small-batch GEMM's K slice: up to 6 chunks, 162 KB.
-        if optin >= SmallBatchGemmKernel.maxSharedBytes {
-            for name in SmallBatchGemmKernel.names {
-                if let f = functions[name] { try context.setMaxDynamicSharedMemory(f, bytes: SmallBatchGemmKernel.maxSharedBytes) }
-            }
         }
         // Its small-batch split-key form: 148 KB.
         if optin >= DisentangledAttentionKernel.splitStagedBlockBytes, let f = functions["disentangled_attention_tcs_d64"] {

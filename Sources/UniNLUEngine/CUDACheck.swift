@@ -131,24 +131,14 @@ public enum CUDACheck {
                 } catch { fail("layerNorm", vars, error) }
               }
             }
-            // linear: cuBLASLt epilogues (bias, bias+GELU, bias+residual), the fallback shapes, and (FP16,
-            // sm_90+, at most 128 rows) the split-K cluster kernel, each of its cluster sizes, then the
-            // same shapes through cuBLASLt (UNINLU_GEMM=cublaslt).
+            // linear: cuBLASLt epilogues (bias, bias+GELU, bias+residual) and the fallback shapes
             let linearCases: [(m: Int, k: Int, n: Int, act: LinearActivation, residual: Bool)] = [
                 (1, 768, 2304, .none, false), (7, 768, 768, .none, true), (129, 768, 3072, .gelu, false),
                 (128, 3072, 768, .none, true), (5, 768, 2, .none, false), (33, 100, 37, .gelu, false),
                 (9, 32, 64, .gelu, false), (3, 64, 32, .none, true), (4, 48, 40, .gelu, true),
-                (128, 768, 3072, .gelu, false), (128, 768, 768, .none, true), (100, 768, 2304, .none, false),
-                (128, 192, 64, .gelu, true), (65, 512, 128, .none, true), (17, 256, 192, .gelu, false), (3, 64, 64, .none, true),
             ]
-            for smallBatchGemm in precision == .fp16 ? [true, false] : [false] {
-            gpu.smallBatchGemm = smallBatchGemm
             for c in linearCases {
-                let split = SmallBatchGemmShape.split(m: c.m, n: c.n, k: c.k, multiprocessors: context.info.multiprocessorCount)
-                let clusterKernel = smallBatchGemm && split != nil && context.info.computeCapability.major >= 9
-                if !smallBatchGemm && precision == .fp16 && split == nil { continue }   // ran above, unchanged
-                let kernel = clusterKernel ? " kernel=small-batch-split-k\(split ?? 0)" : precision == .fp16 && split != nil ? " kernel=cublaslt" : ""
-                let vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual)\(kernel)"
+                let vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual)"
                 do {
                     let x = rng.floats(c.m * c.k)
                     let scale = 1 / Float(c.k).squareRoot()
@@ -164,8 +154,6 @@ public enum CUDACheck {
                     record("linear", vars, out, ref, gemm: true)
                 } catch { fail("linear", vars, error) }
             }
-            }
-            gpu.smallBatchGemm = true
             // attention over packed sequences with key masks (incl. a fully masked sequence)
             let attentionCases: [(lengths: [Int], heads: Int, headSize: Int, masked: Bool)] = [
                 ([128], 12, 64, false), ([1, 7, 129], 12, 64, true), ([5, 3, 16], 2, 16, true), ([384, 60], 12, 64, true),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Small batches (1x128, 16x128) in one process each, one variant at a time, on the models that
 # run-checks.sh made (/tmp/bench-model, /tmp/bench-rex; made here when missing): the default kernels
-# against cuBLASLt for every dense layer (UNINLU_GEMM=cublaslt, not the small-batch split-K cluster
-# GEMM), and against the unstaged 4-warp split DeBERTa attention (UNINLU_DEBERTA_ATTENTION=tc-global).
-# Prints each run's graph medians and writes the JSON of each under $OUT/small-batch-*.json.
-# Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh   [ROUNDS=2]
+# against the unstaged 4-warp split DeBERTa attention (UNINLU_DEBERTA_ATTENTION=tc-global), and the GEMM autotune over cuBLASLt's first
+# 12 candidates (UNINLU_GEMM_CANDIDATES=12; 6 by default). Prints each run's graph medians and
+# writes the JSON of each under $OUT/small-batch-*.json.
+# Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh
 set -u -o pipefail
 OUT=${OUT:-/tmp/uninlu-out}
 mkdir -p "$OUT"
@@ -19,10 +19,10 @@ run() {   # name model env...
         --iterations 100 --warmup 20 --output "$OUT/small-batch-$name.json" > "$OUT/small-batch-$name.txt" 2>&1
     echo "== $name ($*)"; grep -E "median" "$OUT/small-batch-$name.txt" | head -6
 }
-for round in $(seq 1 ${ROUNDS:-2}); do
+for round in 1 2; do
     run "bert-default-$round" "$BERT"
-    run "bert-cublaslt-$round" "$BERT" UNINLU_GEMM=cublaslt
+    run "bert-gemm12-$round" "$BERT" UNINLU_GEMM_CANDIDATES=12
     run "rex-default-$round" "$REX"
-    run "rex-cublaslt-$round" "$REX" UNINLU_GEMM=cublaslt
     run "rex-tc-global-$round" "$REX" UNINLU_DEBERTA_ATTENTION=tc-global
+    run "rex-gemm12-$round" "$REX" UNINLU_GEMM_CANDIDATES=12
 done

@@ -5,7 +5,7 @@ public enum KernelLibrary {
     public static func source(fp16: Bool) -> String {
         "#define UNINLU_FP16 \(fp16 ? 1 : 0)\n" + KernelPrelude.source + "\n"
             + [ConvertKernel.source, LayerNormKernel.source, EmbeddingKernel.source, GatherRowsKernel.source,
-               AttentionKernel.source, SmallBatchGemmKernel.source, LinearFallbackKernel.source, DisentangledAttentionKernel.source,
+               AttentionKernel.source, LinearFallbackKernel.source, DisentangledAttentionKernel.source,
                ConvolutionKernel.source, RotaryPairScoresKernel.source].joined(separator: "\n")
     }
 
@@ -21,7 +21,7 @@ public enum KernelLibrary {
 
     public static var names: [String] {
         ConvertKernel.names + LayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
-            + AttentionKernel.names + SmallBatchGemmKernel.names + LinearFallbackKernel.names
+            + AttentionKernel.names + LinearFallbackKernel.names
             + DisentangledAttentionKernel.names + ConvolutionKernel.names + RotaryPairScoresKernel.names
     }
 }

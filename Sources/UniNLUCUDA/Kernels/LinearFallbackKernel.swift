@@ -51,10 +51,6 @@ enum LinearOp {
         let y = try k.makeMatrix(rows: m, columns: n)
         guard m > 0 else { return y }
         let gelu = activation == .gelu
-        // Few rows (one 128-token sequence): one split-K cluster kernel with the whole epilogue.
-        if !(gelu && k.exactGelu), try SmallBatchGemmOp.run(k, x: x, layer: layer, gelu: gelu, residual: residual, into: y) {
-            return y
-        }
         // cuBLASLt applies GELU after adding beta·C, so GELU with a residual, and exact GELU with
         // a residual, take the fallback kernel (the BERT graph never asks for either).
         if !(gelu && residual != nil) {
