@@ -4,7 +4,7 @@
 # against the unstaged 4-warp split DeBERTa attention (UNINLU_DEBERTA_ATTENTION=tc-global), and the GEMM autotune over cuBLASLt's first
 # 12 candidates (UNINLU_GEMM_CANDIDATES=12; 6 by default). Prints each run's graph medians and
 # writes the JSON of each under $OUT/small-batch-*.json.
-# Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh
+# Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh   [ROUNDS=2]
 set -u -o pipefail
 OUT=${OUT:-/tmp/uninlu-out}
 mkdir -p "$OUT"
@@ -19,7 +19,7 @@ run() {   # name model env...
         --iterations 100 --warmup 20 --output "$OUT/small-batch-$name.json" > "$OUT/small-batch-$name.txt" 2>&1
     echo "== $name ($*)"; grep -E "median" "$OUT/small-batch-$name.txt" | head -6
 }
-for round in 1 2; do
+for round in $(seq 1 ${ROUNDS:-2}); do
     run "bert-default-$round" "$BERT"
     run "bert-gemm12-$round" "$BERT" UNINLU_GEMM_CANDIDATES=12
     run "rex-default-$round" "$REX"
