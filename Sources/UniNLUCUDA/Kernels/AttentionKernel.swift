@@ -289,6 +289,23 @@ enum AttentionKernel {
         cp_async16(vs + row * 72 + col, qkv + src + 2L * H);
         cp_async_commit();
     }
+    // One warp stages keys kb..kb+15 of one head for itself (same layout), through registers: 128
+    // 16-byte chunks each of K and V, 4 a lane, between two __syncwarp (the warp's last reads of the
+    // previous tile, then its stores). The per-warp attention kernels use it.
+    __device__ __forceinline__ void stage_kv_tile_warp(uninlu_f16* ks, uninlu_f16* vs, const uninlu_f16* __restrict__ qkv,
+            int seqStart, int len, int kb, long ld, int H, int head) {
+        const int lane = threadIdx.x & 31;
+        __syncwarp();
+        #pragma unroll
+        for (int i = 0; i < 4; ++i) {
+            const int chunk = lane + 32 * i;
+            const int row = chunk >> 3, col = (chunk & 7) * 8;
+            const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
+            *reinterpret_cast<uint4*>(ks + row * 72 + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
+            *reinterpret_cast<uint4*>(vs + row * 72 + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
+        }
+        __syncwarp();
+    }
     // SPLIT = 4 (small batches): the block's 4 warps share one item's 16 queries and take every 4th
     // 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory (each warp's own
     // K/V tile space, free after its key loop) and are merged as split-softmax partials. At 1x128 a
@@ -347,17 +364,7 @@ enum AttentionKernel {
                 vs = tiles[it & 1][1];
                 if (!active) continue;
             } else {
-                __syncwarp();
-                // Stage 16 keys x 64 dims of K and V: 128 16-byte chunks each, 4 per lane.
-                #pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int chunk = lane + 32 * i;
-                    const int row = chunk >> 3, col = (chunk & 7) * 8;
-                    const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
-                    *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
-                    *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
-                }
-                __syncwarp();
+                stage_kv_tile_warp(ks, vs, qkv, seqStart, len, kb, ld, H, head);
             }
             float s[2][4];
             #pragma unroll

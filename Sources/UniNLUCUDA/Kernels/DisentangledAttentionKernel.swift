@@ -201,16 +201,7 @@ enum DisentangledAttentionKernel {
                 vs = ks + 16 * ROW;
                 if (!active) continue;
             } else if (STAGED) {
-                __syncwarp();
-                #pragma unroll
-                for (int i = 0; i < 4; ++i) {
-                    const int chunk = lane + 32 * i;
-                    const int row = chunk >> 3, col = (chunk & 7) * 8;
-                    const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
-                    *reinterpret_cast<uint4*>(ks + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + H);
-                    *reinterpret_cast<uint4*>(vs + row * ROW + col) = *reinterpret_cast<const uint4*>(qkv + src + 2L * H);
-                }
-                __syncwarp();
+                stage_kv_tile_warp(ks, vs, qkv, seqStart, len, kb, ld, H, head);
             }
             // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: masked
             // (relative_index_build folds the 2-D mask in) or out of range.
