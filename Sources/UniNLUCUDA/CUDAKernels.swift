@@ -59,6 +59,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// FP16, head size 64, enough 64-query items to fill the GPU: each K/V tile staged once for the
     /// block's 4 warps, double-buffered (UNINLU_ATTENTION=perwarp: each warp stages its own).
     public var sharedTileAttention = getenvString("UNINLU_ATTENTION") != "perwarp"
+    /// With shared tiles: 64 keys a tile (attention_tc_k64_d64; UNINLU_ATTENTION=tiles16 keeps the
+    /// 16-key tiles of attention_tc_shared_d64).
+    public var keyTile64Attention = getenvString("UNINLU_ATTENTION") != "tiles16"
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.
@@ -102,6 +105,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         // Its small-batch split-key form: 148 KB.
         if optin >= DisentangledAttentionKernel.splitStagedBlockBytes, let f = functions["disentangled_attention_tcs_d64"] {
             try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.splitStagedBlockBytes)
+        }
+        if context.supportsProgrammaticLaunch && getenvString("UNINLU_PDL") != "0" {
+            context.programmaticLaunchKernels = Set(KernelLibrary.producerWaiting + KernelLibrary.producerWaitingAfterWeights)
         }
         pool = DeviceMemoryPool(context: context)
         weights = WeightArena(context: context)

@@ -160,21 +160,26 @@ public enum CUDACheck {
                 ([33], 4, 32, false), ([17, 2], 2, 128, true), ([512], 12, 64, true),
                 ([Int](repeating: 100, count: 23) + [77], 12, 64, true),  // enough work for 4-warp blocks
                 ([Int](repeating: 128, count: 22) + [1, 7, 50, 3], 12, 64, true),  // 4-warp blocks, short sequences
+                // 4-warp blocks, several 64-key tiles (a last tile of 1 key, an exact one), the last sequence fully masked
+                ([Int](repeating: 257, count: 12) + [64, 65], 12, 64, true),
             ]
             // FP16: tensor cores with small batches split over 4 warps by keys and wide ones sharing
-            // K/V tiles across the block (the default), wide ones with per-warp tiles, without the
-            // split, and the FMA kernel.
-            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool)] = precision == .fp16
-                ? [(true, true, true), (true, true, false), (true, false, true), (false, false, false)] : [(false, false, false)]
-            for (tensorCore, split, shared) in attentionVariants {
+            // 64-key K/V tiles across the block (the default), wide ones sharing 16-key tiles, wide
+            // ones with per-warp tiles, without the split, and the FMA kernel.
+            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool, keyTile64: Bool)] = precision == .fp16
+                ? [(true, true, true, true), (true, true, true, false), (true, true, false, false), (true, false, true, true), (false, false, false, false)]
+                : [(false, false, false, false)]
+            for (tensorCore, split, shared, keyTile64) in attentionVariants {
             gpu.tensorCoreAttention = tensorCore
             gpu.splitAttention = split
             gpu.sharedTileAttention = shared
+            gpu.keyTile64Attention = keyTile64
             for c in attentionCases {
                 let wide = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 } * c.heads >= 2 * context.info.multiprocessorCount
-                if tensorCore && !shared && (!wide || c.headSize != 64) { continue }  // per-warp tiles: the wide kernel only
+                if tensorCore && !(shared && keyTile64) && (!wide || c.headSize != 64) { continue }  // other wide kernels: wide cases only
                 let kernel = tensorCore && c.headSize == 64
-                    ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core") + (wide ? (shared ? " shared-tiles" : " per-warp-tiles") : "") : "fma"
+                    ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core")
+                        + (wide ? (shared ? (keyTile64 ? " shared-64-key-tiles" : " shared-16-key-tiles") : " per-warp-tiles") : "") : "fma"
                 if precision == .fp16 && c.headSize != 64 && !(tensorCore && split) { continue }  // the FMA kernel already ran
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) masked=\(c.masked) kernel=\(kernel)"
                 do {
@@ -191,6 +196,8 @@ public enum CUDACheck {
                         }
                         // the second sequence of the 3-sequence cases is fully masked
                         if c.lengths.count == 3 { for j in c.lengths[0]..<(c.lengths[0] + c.lengths[1]) { m[j] = 0 } }
+                        // and so is the last of the 14-sequence case
+                        if c.lengths.count == 14 { for j in (total - c.lengths[13])..<total { m[j] = 0 } }
                         mask = m
                     }
                     let sequences = PackedSequences(lengths: c.lengths, keyMask: mask)
@@ -203,6 +210,7 @@ public enum CUDACheck {
             gpu.tensorCoreAttention = true
             gpu.splitAttention = true
             gpu.sharedTileAttention = true
+            gpu.keyTile64Attention = true
             // gatherRows: exact copies (16-byte path and element path)
             for width in [768, 7, 32] {
                 let vars = "width=\(width)"

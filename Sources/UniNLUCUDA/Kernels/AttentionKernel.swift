@@ -478,16 +478,19 @@ enum AttentionKernel {
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         attention_tc_impl<1, false>(qkv, out, items, keyMask, heads, scale, tiles);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_shared_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[2][2][16 * 72];   // two buffers of (K, V)
         attention_tc_impl<1, true>(qkv, out, items, keyMask, heads, scale, tiles);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_split_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         attention_tc_impl<4, false>(qkv, out, items, keyMask, heads, scale, tiles);
     }
@@ -540,7 +543,8 @@ enum AttentionOp {
             let split = !wide && choice != "mma" && k.splitAttention
             // Wide: K/V tiles shared by the block's warps (UNINLU_ATTENTION=perwarp: each warp its own).
             let shared = wide && k.sharedTileAttention
-            let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64" : shared ? "attention_tc_shared_d64" : "attention_tc_d64"
+            let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64"
+                : shared ? (k.keyTile64Attention ? "attention_tc_k64_d64" : "attention_tc_shared_d64") : "attention_tc_d64"
             try k.context.launch(
                 k.function(name), name: name, grid: (wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
                 block: (wide || split ? 128 : 32, 1, 1),

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Kernel variants side by side, one process per (model, shapes, variant), alternating over ROUNDS so
+# that drift between calls shows: programmatic dependent launch on (default) and off (UNINLU_PDL=0)
+# at small batches for both models, and BERT's 64-key attention tiles (default) against the 16-key
+# ones (UNINLU_ATTENTION=tiles16) at wide batches. Uses the models run-checks.sh makes
+# (/tmp/bench-model, /tmp/bench-rex; made here when missing). Prints each run's graph medians and
+# writes each run's JSON under $OUT/variants-*.json.
+# Usage (device, repository root, carried binary): bash scripts/gpu/compare-variants.sh   [ROUNDS=2] [ONLY=bert|rex]
+set -u -o pipefail
+OUT=${OUT:-/tmp/uninlu-out}
+mkdir -p "$OUT"
+BIN=${UNINLU_BIN:-/tmp/uninlu}
+[ -x "$BIN" ] || { xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN"; } || { echo "no carried binary"; exit 2; }
+BERT=/tmp/bench-model REX=/tmp/bench-rex
+[ -d "$BERT" ] || timeout 120 python3 scripts/gpu/bench_bert.py make-model "$BERT" Tests/Fixtures/siamese_uie/model > /dev/null 2>&1
+[ -d "$REX" ] || timeout 120 python3 scripts/gpu/bench_deberta.py make-model "$REX" Tests/Fixtures/rex_uninlu/model > /dev/null 2>&1
+run() {   # name model shapes env...
+    local name=$1 model=$2 shapes=$3; shift 3
+    env "$@" timeout 120 "$BIN" bench --model "$model" --backend cuda --precision fp16 --shapes "$shapes" \
+        --iterations 100 --warmup 20 --output "$OUT/variants-$name.json" > "$OUT/variants-$name.txt" 2>&1
+    echo "== $name ($*)"; grep -E "median" "$OUT/variants-$name.txt" | head -6
+}
+for round in $(seq 1 ${ROUNDS:-2}); do
+    if [ "${ONLY:-}" != rex ]; then
+        run "bert-small-pdl-$round" "$BERT" 1x128,16x128
+        run "bert-small-nopdl-$round" "$BERT" 1x128,16x128 UNINLU_PDL=0
+        run "bert-wide-k64-$round" "$BERT" 128x128,8x512
+        run "bert-wide-tiles16-$round" "$BERT" 128x128,8x512 UNINLU_ATTENTION=tiles16
+    fi
+    if [ "${ONLY:-}" != bert ]; then
+        run "rex-small-pdl-$round" "$REX" 1x128,16x128
+        run "rex-small-nopdl-$round" "$REX" 1x128,16x128 UNINLU_PDL=0
+    fi
+done
