@@ -106,9 +106,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         if optin >= DisentangledAttentionKernel.splitStagedBlockBytes, let f = functions["disentangled_attention_tcs_d64"] {
             try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.splitStagedBlockBytes)
         }
-        if context.supportsProgrammaticLaunch && getenvString("UNINLU_PDL") != "0" {
-            context.programmaticLaunchKernels = Set(KernelLibrary.producerWaiting + KernelLibrary.producerWaitingAfterWeights)
-        }
         pool = DeviceMemoryPool(context: context)
         weights = WeightArena(context: context)
         staging = try PinnedStaging(context: context)

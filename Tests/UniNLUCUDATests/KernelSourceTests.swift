@@ -60,38 +60,6 @@ struct KernelSourceTests {
         #expect(Array(cubin.prefix(4)) == [0x7F, 0x45, 0x4C, 0x46], "a cubin is an ELF image")
     }
 
-    /// The body of kernel `name`: the text after the `{` that opens its definition.
-    static func kernelBody(_ source: String, _ name: String) -> Substring? {
-        guard let signature = source.range(of: ") \(name)(") ?? source.range(of: " void \(name)("),
-              let open = source[signature.upperBound...].firstIndex(of: "{") else { return nil }
-        return source[source.index(after: open)...]
-    }
-
-    @Test("kernels launched as programmatic dependents wait for their producer before touching its output")
-    func producerWaitComesFirst() throws {
-        let source = KernelLibrary.source(fp16: true)
-        let wait = "UNINLU_WAIT_FOR_PRODUCER();"
-        for name in KernelLibrary.producerWaiting {
-            let body = try #require(Self.kernelBody(source, name), "\(name) is defined")
-            // Only whitespace before the wait.
-            #expect(body.drop(while: \.isWhitespace).hasPrefix(wait), "\(name) begins with the wait")
-        }
-        // The warp LayerNorm: its wrappers only call layer_norm_warp_rows, which reads gamma and beta
-        // (weights, never written by a forward), then waits, then reads the row.
-        for name in KernelLibrary.producerWaitingAfterWeights {
-            let body = try #require(Self.kernelBody(source, name), "\(name) is defined")
-            #expect(body.drop(while: \.isWhitespace).hasPrefix("layer_norm_warp_rows<"), "\(name) only calls layer_norm_warp_rows")
-        }
-        let rows = try #require(Self.kernelBody(source, "layer_norm_warp_rows"))
-        let waitAt = try #require(rows.range(of: wait)?.lowerBound)
-        let rowRead = try #require(rows.range(of: "load_act8(xr")?.lowerBound)
-        #expect(waitAt < rowRead)
-        #expect(!rows[..<waitAt].contains("xr[") && !rows[..<waitAt].contains("y["), "only weights before the wait")
-        // Every listed kernel is a kernel the engine resolves; the wait compiles away before sm_90.
-        #expect(Set(KernelLibrary.producerWaiting + KernelLibrary.producerWaitingAfterWeights).isSubset(of: Set(KernelLibrary.names)))
-        #expect(source.contains("#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900"))
-    }
-
     @Test("a compile error comes back as CUDAError.compilation with NVRTC's log")
     func compileErrorIsTyped() {
         guard let compiler = try? KernelCompiler() else { return }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Kernel variants side by side, one process per (model, shapes, variant), alternating over ROUNDS so
-# that drift between calls shows: programmatic dependent launch on (default) and off (UNINLU_PDL=0)
-# at small batches for both models, and BERT's 64-key attention tiles (default) against the 16-key
-# ones (UNINLU_ATTENTION=tiles16) at wide batches. Uses the models run-checks.sh makes
+# that drift between calls shows: BERT's 64-key attention tiles (default) against the 16-key ones
+# (UNINLU_ATTENTION=tiles16) at wide batches, and both models' small batches as they are (the run
+# that measured programmatic dependent launch, since removed, compared UNINLU_PDL=0 there:
+# bench/results/2026-12-03-variants-k64-pdl-h200.txt). Uses the models run-checks.sh makes
 # (/tmp/bench-model, /tmp/bench-rex; made here when missing). Prints each run's graph medians and
 # writes each run's JSON under $OUT/variants-*.json.
 # Usage (device, repository root, carried binary): bash scripts/gpu/compare-variants.sh   [ROUNDS=2] [ONLY=bert|rex]
@@ -22,13 +23,11 @@ run() {   # name model shapes env...
 }
 for round in $(seq 1 ${ROUNDS:-2}); do
     if [ "${ONLY:-}" != rex ]; then
-        run "bert-small-pdl-$round" "$BERT" 1x128,16x128
-        run "bert-small-nopdl-$round" "$BERT" 1x128,16x128 UNINLU_PDL=0
+        run "bert-small-$round" "$BERT" 1x128,16x128
         run "bert-wide-k64-$round" "$BERT" 128x128,8x512
         run "bert-wide-tiles16-$round" "$BERT" 128x128,8x512 UNINLU_ATTENTION=tiles16
     fi
     if [ "${ONLY:-}" != bert ]; then
-        run "rex-small-pdl-$round" "$REX" 1x128,16x128
-        run "rex-small-nopdl-$round" "$REX" 1x128,16x128 UNINLU_PDL=0
+        run "rex-small-$round" "$REX" 1x128,16x128
     fi
 done

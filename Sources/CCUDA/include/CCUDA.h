@@ -87,28 +87,6 @@ typedef CUresult (*PFN_cuGraphLaunch)(CUgraphExec exec, CUstream stream);
 typedef CUresult (*PFN_cuGraphExecDestroy)(CUgraphExec exec);
 typedef CUresult (*PFN_cuGraphDestroy)(CUgraph graph);
 
-// cuLaunchKernelEx (CUDA 12.0+) with launch attributes; UniNLU sets only programmatic stream
-// serialization (programmatic dependent launch, sm_90+). CUlaunchAttribute's value is a 64-byte
-// union whose int members sit at offset 0.
-#define UNINLU_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION 6
-typedef struct {
-    int id;
-    char pad[4];
-    int value;                        // programmaticStreamSerializationAllowed
-    char valuePad[60];
-} UNINLU_CUlaunchAttribute;
-typedef struct {
-    unsigned int gridDimX, gridDimY, gridDimZ;
-    unsigned int blockDimX, blockDimY, blockDimZ;
-    unsigned int sharedMemBytes;
-    CUstream hStream;
-    UNINLU_CUlaunchAttribute *attrs;
-    unsigned int numAttrs;
-} UNINLU_CUlaunchConfig;
-typedef CUresult (*PFN_cuLaunchKernelEx)(const UNINLU_CUlaunchConfig *config, CUfunction f, void **params, void **extra);
-_Static_assert(sizeof(UNINLU_CUlaunchAttribute) == 72, "CUlaunchAttribute is 72 bytes");
-_Static_assert(sizeof(UNINLU_CUlaunchConfig) == 56, "CUlaunchConfig is 56 bytes");
-
 // ---------------------------------------------------------------------------------------------
 // NVRTC (libnvrtc.so.13 / .12)
 typedef int nvrtcResult;              // 0 = NVRTC_SUCCESS

@@ -13,13 +13,6 @@ public final class CUDAContext: @unchecked Sendable {
     let stream: CUstream
     /// Set while a replayable forward is dry-run, captured or patched (StreamRecorder.swift).
     var recorder: StreamRecorder?
-    /// Kernels launched with programmatic dependent launch (sm_90+, cuLaunchKernelEx): they may start
-    /// while the kernel before them drains, and wait for it (griddepcontrol.wait) before touching
-    /// memory. Only kernels whose body begins with that wait may be listed (KernelLibrary.producerWaiting);
-    /// empty when the device or driver cannot do it, or with UNINLU_PDL=0.
-    var programmaticLaunchKernels: Set<String> = []
-    /// Whether this device and driver can launch kernels with programmatic stream serialization.
-    public var supportsProgrammaticLaunch: Bool { info.computeCapability.major >= 9 && driver.cuLaunchKernelEx != nil }
 
     /// Loads libcuda, initialises the driver and opens device `ordinal` (primary context, one
     /// non-blocking stream).
@@ -141,23 +134,6 @@ public final class CUDAContext: @unchecked Sendable {
         if let recorder,
            try recorder.intercept(.launch(function: UInt(bitPattern: function), grid: [grid.0, grid.1, grid.2], block: [block.0, block.1, block.2],
                                           sharedBytes: sharedBytes, arguments: arguments.map(\.bits))) { return }
-        if let launchEx = driver.cuLaunchKernelEx, programmaticLaunchKernels.contains(name) {
-            var attribute = UNINLU_CUlaunchAttribute()
-            attribute.id = Int32(UNINLU_CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION)
-            attribute.value = 1
-            try withUnsafeMutablePointer(to: &attribute) { attributePointer in
-                var config = UNINLU_CUlaunchConfig(
-                    gridDimX: UInt32(grid.0), gridDimY: UInt32(grid.1), gridDimZ: UInt32(grid.2),
-                    blockDimX: UInt32(block.0), blockDimY: UInt32(block.1), blockDimZ: UInt32(block.2),
-                    sharedMemBytes: UInt32(sharedBytes), hStream: stream, attrs: attributePointer, numAttrs: 1)
-                try KernelArgument.withParameterArray(arguments) { parameters in
-                    try driver.check(
-                        launchEx(&config, function, parameters, nil),
-                        "cuLaunchKernelEx(\(name), grid \(grid), block \(block), shared \(sharedBytes), programmatic dependent launch)")
-                }
-            }
-            return
-        }
         try KernelArgument.withParameterArray(arguments) { parameters in
             try driver.check(
                 driver.cuLaunchKernel(

@@ -478,19 +478,16 @@ enum AttentionKernel {
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         attention_tc_impl<1, false>(qkv, out, items, keyMask, heads, scale, tiles);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_shared_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[2][2][16 * 72];   // two buffers of (K, V)
         attention_tc_impl<1, true>(qkv, out, items, keyMask, heads, scale, tiles);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_split_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         attention_tc_impl<4, false>(qkv, out, items, keyMask, heads, scale, tiles);
     }

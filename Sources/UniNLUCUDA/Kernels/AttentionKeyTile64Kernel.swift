@@ -25,7 +25,6 @@ enum AttentionKeyTile64Kernel {
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_k64_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        UNINLU_WAIT_FOR_PRODUCER();
         constexpr int ROW = 72, TILE = 64;
         __shared__ __align__(16) uninlu_f16 tiles[2][2][TILE * ROW];   // two buffers of (K, V): 36,864 bytes
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;

@@ -437,19 +437,16 @@ enum DisentangledAttentionKernel {
             const int* relIndex, int heads, int relColumns, int relRows, float scale
     #define DATT_MMA_ARGS qkv, rel, out, items, relIndex, heads, relColumns, relRows, scale
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_d64(DATT_MMA_PARAMS) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
         datt_mma_impl<false, 64, 1, false, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, nullptr, 0);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_mma_split_d64(DATT_MMA_PARAMS) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ float tables[4][2][16 * 65];
         const int warp = threadIdx.x >> 5;
         datt_mma_impl<false, 64, 4, false, false>(DATT_MMA_ARGS, tables[warp][0], tables[warp][1], nullptr, nullptr, nullptr, nullptr, &tables[0][0][0], 2 * 16 * 65);
     }
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tc_d64(DATT_MMA_PARAMS) {
-        UNINLU_WAIT_FOR_PRODUCER();
         __shared__ float tables[4][2][16 * 49];
         __shared__ __align__(16) uninlu_f16 tiles[4][2][16 * 72];
         const int warp = threadIdx.x >> 5;
@@ -461,7 +458,6 @@ enum DisentangledAttentionKernel {
     #define DATT_TCR_KV_BYTES \#(relativeStagedTileBytes)
     #define DATT_TCR_WARP_BYTES \#(relativeStagedWarpBytes)
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcr_d64(DATT_MMA_PARAMS) {
-        UNINLU_WAIT_FOR_PRODUCER();
         extern __shared__ __align__(16) unsigned char datt_tcr_smem[];
         const int warp = threadIdx.x >> 5;
         uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcr_smem);
@@ -477,7 +473,6 @@ enum DisentangledAttentionKernel {
     // shared memory. After the key loop each warp's partials reuse its own region.
     #define DATT_TCS_WARP_BYTES \#(splitStagedWarpBytes)
     extern "C" __global__ void __launch_bounds__(\#(32 * splitStagedWarps)) disentangled_attention_tcs_d64(DATT_MMA_PARAMS) {
-        UNINLU_WAIT_FOR_PRODUCER();
         extern __shared__ __align__(16) unsigned char datt_tcs_smem[];
         const int warp = threadIdx.x >> 5;
         uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcs_smem + warp * DATT_TCS_WARP_BYTES);

@@ -19,17 +19,6 @@ public enum KernelLibrary {
         return String(hash, radix: 16)
     }
 
-    /// Kernels launched with programmatic dependent launch where the device can (CUDAContext): the
-    /// ones that follow a cuBLASLt GEMM in a layer. Each begins with UNINLU_WAIT_FOR_PRODUCER(), or
-    /// (`producerWaitingAfterWeights`) reads only weights before it; KernelSourceTests checks both.
-    static let producerWaiting = [
-        "attention_tc_d64", "attention_tc_shared_d64", "attention_tc_split_d64", "attention_tc_k64_d64", "layer_norm",
-        "disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64",
-        "disentangled_attention_tcr_d64", "disentangled_attention_tcs_d64",
-    ]
-    /// Warp-per-row LayerNorm: gamma and beta load before the wait (layer_norm_warp_rows).
-    static let producerWaitingAfterWeights = ["layer_norm_warp_c1", "layer_norm_warp_c2", "layer_norm_warp_c3", "layer_norm_warp_c4"]
-
     public static var names: [String] {
         ConvertKernel.names + LayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
             + AttentionKernel.names + AttentionKeyTile64Kernel.names + LinearFallbackKernel.names

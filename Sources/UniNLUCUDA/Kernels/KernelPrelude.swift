@@ -8,16 +8,6 @@ enum KernelPrelude {
     __device__ __forceinline__ float f16_to_f32(uninlu_f16 h) { float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h)); return f; }
     __device__ __forceinline__ uninlu_f16 f32_to_f16(float f) { uninlu_f16 h; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f)); return h; }
     #define NEG_INF __int_as_float(0xff800000)
-    // Programmatic dependent launch (sm_90+): a kernel launched with it may start before the kernel
-    // ahead of it in the stream has finished; this waits until that kernel has completed and its
-    // writes are visible. It must come before the kernel's first global read or write
-    // (KernelLibrary.producerWaiting lists the kernels that begin with it). Without the launch
-    // attribute it returns at once.
-    #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
-    #define UNINLU_WAIT_FOR_PRODUCER() asm volatile("griddepcontrol.wait;" ::: "memory")
-    #else
-    #define UNINLU_WAIT_FOR_PRODUCER() do {} while (0)
-    #endif
 
     #if UNINLU_FP16
     typedef uninlu_f16 act_t;

@@ -7,7 +7,6 @@
 enum LayerNormKernel {
     static let source = #"""
     extern "C" __global__ void layer_norm(const act_t* x, act_t* y, const float* gamma, const float* beta, int width, float eps) {
-        UNINLU_WAIT_FOR_PRODUCER();
         extern __shared__ float smem[];
         float* row = smem;
         float* scratch = smem + width;
@@ -37,9 +36,6 @@ enum LayerNormKernel {
             gb[c][0] = *reinterpret_cast<const float4*>(gamma + col); gb[c][1] = *reinterpret_cast<const float4*>(gamma + col + 4);
             gb[c][2] = *reinterpret_cast<const float4*>(beta + col); gb[c][3] = *reinterpret_cast<const float4*>(beta + col + 4);
         }
-        // Launched as a dependent (PDL), the weights above load while the kernel ahead drains; the row
-        // is that kernel's output.
-        UNINLU_WAIT_FOR_PRODUCER();
         float v[C][8];
         float s = 0.f;
         #pragma unroll

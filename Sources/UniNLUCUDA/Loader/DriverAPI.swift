@@ -33,8 +33,6 @@ struct DriverAPI: @unchecked Sendable {
     let cuModuleGetFunction: PFN_cuModuleGetFunction
     let cuFuncSetAttribute: PFN_cuFuncSetAttribute
     let cuLaunchKernel: PFN_cuLaunchKernel
-    /// nil before CUDA 12.0 drivers: launches with attributes (programmatic dependent launch) are off.
-    let cuLaunchKernelEx: PFN_cuLaunchKernelEx?
     let cuStreamCreate: PFN_cuStreamCreate
     let cuStreamDestroy: PFN_cuStreamDestroy_v2
     let cuStreamSynchronize: PFN_cuStreamSynchronize
@@ -82,7 +80,6 @@ struct DriverAPI: @unchecked Sendable {
         cuModuleGetFunction = try l.symbol("cuModuleGetFunction")
         cuFuncSetAttribute = try l.symbol("cuFuncSetAttribute")
         cuLaunchKernel = try l.symbol("cuLaunchKernel")
-        cuLaunchKernelEx = l.optionalSymbol("cuLaunchKernelEx")
         cuStreamCreate = try l.symbol("cuStreamCreate")
         cuStreamDestroy = try l.symbol("cuStreamDestroy_v2")
         cuStreamSynchronize = try l.symbol("cuStreamSynchronize")
