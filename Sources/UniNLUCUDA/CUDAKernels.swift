@@ -62,9 +62,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// With shared tiles: 64 keys a tile (attention_tc_k64_d64; UNINLU_ATTENTION=tiles16 keeps the
     /// 16-key tiles of attention_tc_shared_d64).
     public var keyTile64Attention = getenvString("UNINLU_ATTENTION") != "tiles16"
-    /// With 64-key tiles and enough 128-query items to fill the GPU: 8-warp blocks of 128 queries
-    /// (attention_tc_k64_w8_d64; UNINLU_ATTENTION=warps4 keeps the 4-warp blocks).
-    public var eightWarpAttention = getenvString("UNINLU_ATTENTION") != "warps4"
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
     /// Seconds spent compiling the kernel library with NVRTC at start.

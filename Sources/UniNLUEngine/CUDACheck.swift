@@ -164,28 +164,22 @@ public enum CUDACheck {
                 ([Int](repeating: 257, count: 12) + [64, 65], 12, 64, true),
             ]
             // FP16: tensor cores with small batches split over 4 warps by keys and wide ones sharing
-            // 64-key K/V tiles across the block, 8 warps when 128-query items fill the GPU (the
-            // default), wide ones in 4-warp blocks, sharing 16-key tiles, with per-warp tiles, without
-            // the split, and the FMA kernel.
-            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool, keyTile64: Bool, eightWarps: Bool)] = precision == .fp16
-                ? [(true, true, true, true, true), (true, true, true, true, false), (true, true, true, false, false), (true, true, false, false, false),
-                   (true, false, true, true, true), (false, false, false, false, false)]
-                : [(false, false, false, false, false)]
-            for (tensorCore, split, shared, keyTile64, eightWarps) in attentionVariants {
+            // 64-key K/V tiles across the block (the default), wide ones sharing 16-key tiles, wide
+            // ones with per-warp tiles, without the split, and the FMA kernel.
+            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool, keyTile64: Bool)] = precision == .fp16
+                ? [(true, true, true, true), (true, true, true, false), (true, true, false, false), (true, false, true, true), (false, false, false, false)]
+                : [(false, false, false, false)]
+            for (tensorCore, split, shared, keyTile64) in attentionVariants {
             gpu.tensorCoreAttention = tensorCore
             gpu.splitAttention = split
             gpu.sharedTileAttention = shared
             gpu.keyTile64Attention = keyTile64
-            gpu.eightWarpAttention = eightWarps
             for c in attentionCases {
-                let sms = context.info.multiprocessorCount
-                let wide = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 } * c.heads >= 2 * sms
-                let eightWarpWide = wide && c.lengths.reduce(0) { $0 + ($1 + 127) / 128 } * c.heads >= 2 * sms
-                if tensorCore && !(shared && keyTile64 && eightWarps) && (!wide || c.headSize != 64) { continue }  // other wide kernels: wide cases only
+                let wide = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 } * c.heads >= 2 * context.info.multiprocessorCount
+                if tensorCore && !(shared && keyTile64) && (!wide || c.headSize != 64) { continue }  // other wide kernels: wide cases only
                 let kernel = tensorCore && c.headSize == 64
                     ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core")
-                        + (wide ? (shared ? (keyTile64 ? (eightWarps && eightWarpWide ? " shared-64-key-tiles-8-warps" : " shared-64-key-tiles") : " shared-16-key-tiles")
-                            : " per-warp-tiles") : "") : "fma"
+                        + (wide ? (shared ? (keyTile64 ? " shared-64-key-tiles" : " shared-16-key-tiles") : " per-warp-tiles") : "") : "fma"
                 if precision == .fp16 && c.headSize != 64 && !(tensorCore && split) { continue }  // the FMA kernel already ran
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) masked=\(c.masked) kernel=\(kernel)"
                 do {
@@ -217,7 +211,6 @@ public enum CUDACheck {
             gpu.splitAttention = true
             gpu.sharedTileAttention = true
             gpu.keyTile64Attention = true
-            gpu.eightWarpAttention = true
             // gatherRows: exact copies (16-byte path and element path)
             for width in [768, 7, 32] {
                 let vars = "width=\(width)"

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Kernel variants side by side, one process per (model, shapes, variant), alternating over ROUNDS so
-# that drift between calls shows: BERT's 64-key attention tiles in 8-warp blocks (default), in
-# 4-warp blocks (UNINLU_ATTENTION=warps4) and the 16-key tiles (UNINLU_ATTENTION=tiles16) at wide
-# batches, and both models' small batches as they are (the run
+# that drift between calls shows: BERT's 64-key attention tiles (default) against the 16-key ones
+# (UNINLU_ATTENTION=tiles16) at wide batches (the 8-warp form of 94d7162, since removed, ran as
+# bert-wide-k64-w8 against UNINLU_ATTENTION=warps4: bench/results/2026-12-03-variants-k64-w8-h200.txt), and both models' small batches as they are (the run
 # that measured programmatic dependent launch, since removed, compared UNINLU_PDL=0 there:
 # bench/results/2026-12-03-variants-k64-pdl-h200.txt). Uses the models run-checks.sh makes
 # (/tmp/bench-model, /tmp/bench-rex; made here when missing). Prints each run's graph medians and
@@ -25,8 +25,7 @@ run() {   # name model shapes env...
 for round in $(seq 1 ${ROUNDS:-2}); do
     if [ "${ONLY:-}" != rex ]; then
         run "bert-small-$round" "$BERT" 1x128,16x128
-        run "bert-wide-k64-w8-$round" "$BERT" 128x128,8x512
-        run "bert-wide-k64-w4-$round" "$BERT" 128x128,8x512 UNINLU_ATTENTION=warps4
+        run "bert-wide-k64-$round" "$BERT" 128x128,8x512
         run "bert-wide-tiles16-$round" "$BERT" 128x128,8x512 UNINLU_ATTENTION=tiles16
     fi
     if [ "${ONLY:-}" != bert ]; then

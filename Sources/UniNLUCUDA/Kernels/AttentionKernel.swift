@@ -540,18 +540,12 @@ enum AttentionOp {
             let split = !wide && choice != "mma" && k.splitAttention
             // Wide: K/V tiles shared by the block's warps (UNINLU_ATTENTION=perwarp: each warp its own).
             let shared = wide && k.sharedTileAttention
-            // 64-key tiles: 8 warps of 128 queries when those items alone fill the GPU twice over.
-            let eightWarps = shared && k.keyTile64Attention && k.eightWarpAttention && choice != "mma"
-                && staged.eightWarpItemCount * heads >= 2 * k.context.info.multiprocessorCount
             let name = choice == "mma" ? "attention_mma_d64" : split ? "attention_tc_split_d64"
-                : eightWarps ? "attention_tc_k64_w8_d64"
                 : shared ? (k.keyTile64Attention ? "attention_tc_k64_d64" : "attention_tc_shared_d64") : "attention_tc_d64"
-            let items = eightWarps ? staged.eightWarpItems : wide ? staged.tensorCoreItems : staged.items
             try k.context.launch(
-                k.function(name), name: name,
-                grid: (eightWarps ? staged.eightWarpItemCount : wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
-                block: (eightWarps ? 256 : wide || split ? 128 : 32, 1, 1),
-                [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(items.pointer),
+                k.function(name), name: name, grid: (wide ? staged.tensorCoreItemCount : staged.itemCount, heads, 1),
+                block: (wide || split ? 128 : 32, 1, 1),
+                [.pointer(qkv.pointer), .pointer(out.pointer), .pointer(wide ? staged.tensorCoreItems.pointer : staged.items.pointer),
                  .pointer(staged.mask?.pointer ?? 0), .int32(Int32(heads)), .int32(Int32(staged.maxLength)), .float(scale)])
             return out
         }
@@ -573,18 +567,13 @@ enum AttentionOp {
         let maxLength: Int
         let tensorCoreItems: DeviceBuffer
         let tensorCoreItemCount: Int
-        /// 128-query items of the 8-warp 64-key-tile kernel.
-        let eightWarpItems: DeviceBuffer
-        let eightWarpItemCount: Int
         init(sequences: PackedSequences, items: DeviceBuffer, itemCount: Int, tensorCoreItems: DeviceBuffer, tensorCoreItemCount: Int,
-             eightWarpItems: DeviceBuffer, eightWarpItemCount: Int, mask: DeviceBuffer?, maxLength: Int) {
+             mask: DeviceBuffer?, maxLength: Int) {
             self.sequences = sequences
             self.items = items
             self.itemCount = itemCount
             self.tensorCoreItems = tensorCoreItems
             self.tensorCoreItemCount = tensorCoreItemCount
-            self.eightWarpItems = eightWarpItems
-            self.eightWarpItemCount = eightWarpItemCount
             self.mask = mask
             self.maxLength = maxLength
         }
@@ -608,10 +597,8 @@ enum AttentionOp {
         let items = workItems(perBlock: AttentionKernel.queriesPerBlock)
         guard !items.isEmpty else { return nil }
         let tensorCore = workItems(perBlock: AttentionKernel.tensorCoreQueriesPerBlock)
-        let eightWarp = workItems(perBlock: AttentionKeyTile64Kernel.queriesPerEightWarpItem)
         return AttentionLayout(sequences: sequences, items: try k.stageInt32(items), itemCount: items.count / 4,
                                tensorCoreItems: try k.stageInt32(tensorCore), tensorCoreItemCount: tensorCore.count / 4,
-                               eightWarpItems: try k.stageInt32(eightWarp), eightWarpItemCount: eightWarp.count / 4,
                                mask: try sequences.keyMask.map { try k.stageUInt8($0) }, maxLength: maxLength)
     }
 }

@@ -4,22 +4,22 @@
 // (H200, 128x128): the 16-key kernel was instruction-bound on the per-tile softmax bookkeeping (row
 // maxima over shuffles, two rescale exponentials, 32 multiplies of the output rows) and a block
 // barrier every 16 keys; here both are paid once per 64 keys (ncu at 128x128: 76.9 -> 54.2 µs a
-// layer). Its next bound is L2 traffic (65% busy): the 8-warp form takes 128-query items, so that
-// each K/V tile is staged once for twice the queries. Scores are kept in log2 units (Q is
+// layer), bound next by L2 (65% busy) at 25% occupancy (126 registers). Blocks of 8 warps (128
+// queries, each K/V tile staged once for twice the queries) measured no faster (94d7162, removed):
+// L2 already serves the second read. Scores are kept in log2 units (Q is
 // pre-scaled by scale·log2 e) so that every exponential is one exp2f. Needs the helpers of
 // AttentionKernel.source (mma_16816, ldmatrix, cp_async16, pack_f16x2), which come before it.
 
 enum AttentionKeyTile64Kernel {
     static let source = #"""
     // Keys kb..kb+63 of one head into ks/vs (rows of 72 halves): 512 16-byte chunks each of K and V,
-    // spread over the block's THREADS, one commit group. Rows past the sequence repeat its last key
-    // (finite values: their weights are 0, and 0·NaN from stale shared memory would not be).
-    template <int THREADS>
+    // 4 + 4 a thread of the 128, one commit group. Rows past the sequence repeat its last key (finite
+    // values: their weights are 0, and 0·NaN from stale shared memory would not be).
     __device__ __forceinline__ void stage_kv_tile64_async(uninlu_f16* ks, uninlu_f16* vs, const uninlu_f16* __restrict__ qkv,
             int seqStart, int len, int kb, long ld, int H, int head) {
         #pragma unroll
-        for (int i = 0; i < 512 / THREADS; ++i) {
-            const int c = threadIdx.x + THREADS * i, row = c >> 3, col = (c & 7) * 8;
+        for (int i = 0; i < 4; ++i) {
+            const int c = threadIdx.x + 128 * i, row = c >> 3, col = (c & 7) * 8;
             const long src = (long)(seqStart + min(kb + row, len - 1)) * ld + (long)head * 64 + col;
             cp_async16(ks + row * 72 + col, qkv + src + H);
             cp_async16(vs + row * 72 + col, qkv + src + 2L * H);
@@ -30,12 +30,9 @@ enum AttentionKeyTile64Kernel {
     __device__ __forceinline__ unsigned int scale_f16x2(unsigned int w, float scale) {
         return pack_f16x2(f16_to_f32((uninlu_f16)(w & 0xffffu)) * scale, f16_to_f32((uninlu_f16)(w >> 16)) * scale);
     }
-    // WARPS = 4 (64-query items) or 8 (128-query items: each K/V tile staged once for twice the
-    // queries, half the L2 traffic of K and V when sequences are 128 long or more).
-    template <int WARPS>
-    __device__ __forceinline__ void attention_tc_k64_impl(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
-            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, float scale) {
-        constexpr int ROW = 72, TILE = 64, THREADS = 32 * WARPS;
+    extern "C" __global__ void __launch_bounds__(128) attention_tc_k64_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
+            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
+        constexpr int ROW = 72, TILE = 64;
         __shared__ __align__(16) uninlu_f16 tiles[2][2][TILE * ROW];   // two buffers of (K, V): 36,864 bytes
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
         const int4 item = items[blockIdx.x];
@@ -48,7 +45,7 @@ enum AttentionKeyTile64Kernel {
         const int H = heads * 64;
         const long ld = 3L * H;
         const int g = lane >> 2, t = lane & 3;
-        stage_kv_tile64_async<THREADS>(tiles[0][0], tiles[0][1], qkv, seqStart, len, 0, ld, H, head);
+        stage_kv_tile64_async(tiles[0][0], tiles[0][1], qkv, seqStart, len, 0, ld, H, head);
         const float qscale = scale * 1.4426950408889634f;   // log2(e): softmax by exp2
         unsigned int qa[4][4];
         const int r0 = min(q0 + g, qEnd - 1), r1 = min(q0 + g + 8, qEnd - 1);
@@ -74,7 +71,7 @@ enum AttentionKeyTile64Kernel {
         for (int kb = 0, it = 0; kb < len; kb += TILE, ++it) {
             cp_async_wait_all();   // this thread's copies of tile `it`
             __syncthreads();       // everyone's copies landed; everyone is done with tile it - 1
-            if (kb + TILE < len) stage_kv_tile64_async<THREADS>(tiles[(it + 1) & 1][0], tiles[(it + 1) & 1][1], qkv, seqStart, len, kb + TILE, ld, H, head);
+            if (kb + TILE < len) stage_kv_tile64_async(tiles[(it + 1) & 1][0], tiles[(it + 1) & 1][1], qkv, seqStart, len, kb + TILE, ld, H, head);
             if (!active) continue;
             const uninlu_f16* ks = tiles[it & 1][0];
             const uninlu_f16* vs = tiles[it & 1][1];
@@ -175,18 +172,8 @@ enum AttentionKeyTile64Kernel {
             if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
         }
     }
-    extern "C" __global__ void __launch_bounds__(128) attention_tc_k64_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
-            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        attention_tc_k64_impl<4>(qkv, out, items, keyMask, heads, scale);
-    }
-    extern "C" __global__ void __launch_bounds__(256) attention_tc_k64_w8_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
-            const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
-        attention_tc_k64_impl<8>(qkv, out, items, keyMask, heads, scale);
-    }
     """#
-    static let names = ["attention_tc_k64_d64", "attention_tc_k64_w8_d64"]
-    /// Queries per item of the 8-warp kernel.
-    static let queriesPerEightWarpItem = 128
+    static let names = ["attention_tc_k64_d64"]
     /// Keys per staged tile.
     static let keysPerTile = 64
 }
