@@ -45,6 +45,10 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// too (disentangled_attention_tcr_d64; UNINLU_DEBERTA_ATTENTION=tc-global reads them from global
     /// memory, as disentangled_attention_tc_d64 does).
     public var relativeRowsStagedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "tc-global"
+    /// With relative rows staged in the wide kernel: each tile's relative indices loaded and its rows
+    /// staged by cp.async one tile ahead (disentangled_attention_tcp_d64; UNINLU_DEBERTA_ATTENTION=tcr
+    /// stages them when the tile starts, as disentangled_attention_tcr_d64 does).
+    public var pipelinedDisentangledAttention = getenvString("UNINLU_DEBERTA_ATTENTION") != "tcr"
     /// With the unstaged tensor-core DeBERTa kernel and too few 64-query items to fill the GPU (small
     /// batches): several warps split each 16-query item's keys instead of one warp taking them all
     /// (UNINLU_DEBERTA_ATTENTION=nosplit turns it off): 8 warps each staging its own K/V tile and
@@ -99,8 +103,9 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         }
         // The staged-relative-rows DeBERTa kernel: exactly its 65 KB (an older GPU without that much
         // opt-in shared memory keeps the other kernels; see DisentangledAttentionOp).
-        if optin >= DisentangledAttentionKernel.relativeStagedBlockBytes, let f = functions["disentangled_attention_tcr_d64"] {
-            try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes)
+        for name in ["disentangled_attention_tcr_d64", "disentangled_attention_tcp_d64"]
+        where optin >= DisentangledAttentionKernel.relativeStagedBlockBytes {
+            if let f = functions[name] { try context.setMaxDynamicSharedMemory(f, bytes: DisentangledAttentionKernel.relativeStagedBlockBytes) }
         }
         // Its small-batch split-key form: 148 KB.
         if optin >= DisentangledAttentionKernel.splitStagedBlockBytes, let f = functions["disentangled_attention_tcs_d64"] {

@@ -93,17 +93,20 @@ extension CUDACheck {
             gpu.tensorCoreDisentangledAttention = tensorCore
             // Unstaged with one-warp blocks, unstaged with split-key 4-warp blocks (small batches), split-key
             // 8-warp blocks staging their own tiles and relative rows (small batches, the default there),
-            // staged with relative rows from global memory, staged with relative rows staged too (wide only).
-            let variants = [(false, false, false), (false, true, false), (false, true, true), (true, false, false), (true, false, true)]
-            for (staged, split, relativeRowsStaged) in tensorCore ? variants : [(false, false, false)] {
+            // staged with relative rows from global memory, staged with relative rows staged too (wide only;
+            // one tile ahead by default, or when each tile starts).
+            let variants = [(false, false, false, true), (false, true, false, true), (false, true, true, true), (true, false, false, true),
+                            (true, false, true, true), (true, false, true, false)]
+            for (staged, split, relativeRowsStaged, pipelined) in tensorCore ? variants : [(false, false, false, true)] {
             gpu.stagedDisentangledAttention = staged
             gpu.stagedWideDisentangledAttention = staged
             gpu.splitDisentangledAttention = split
             gpu.relativeRowsStagedDisentangledAttention = relativeRowsStaged
+            gpu.pipelinedDisentangledAttention = pipelined
             for c in attentionCases {
                 if tensorCore && c.headSize != 64 { continue }
                 let kernel = precision == .fp16 && c.headSize == 64 && tensorCore
-                    ? (staged ? (relativeRowsStaged ? "tc-staged-rel" : "tc-staged")
+                    ? (staged ? (relativeRowsStaged ? (pipelined ? "tc-staged-rel" : "tc-staged-rel-at-tile") : "tc-staged")
                         : split ? (relativeRowsStaged ? "tc-split-staged" : "mma-split") : "mma") : "fma"
                 let modeName: String
                 switch c.mode {
@@ -114,7 +117,7 @@ extension CUDACheck {
                 let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
                 let wide = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount
                 // The staged-relative-rows kernel runs only for 4-warp blocks; narrow cases take tc-staged.
-                if kernel == "tc-staged-rel" && !wide { continue }
+                if kernel.hasPrefix("tc-staged-rel") && !wide { continue }
                 // The staged split-key kernel runs only for small batches; wide cases take mma (run above).
                 if kernel == "tc-split-staged" && wide { continue }
                 let blocks = wide ? "4-warp" : kernel == "mma-split" ? "4-warp split keys" : kernel == "tc-split-staged" ? "8-warp split keys" : "1-warp"

@@ -299,6 +299,8 @@ struct DebertaKernelTwinTests {
         #expect(source.contains("datt_mma_impl<false, \(DisentangledAttentionKernel.tensorCoreWindow), \(DisentangledAttentionKernel.splitWarps), false, false>"))
         #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.stagedTensorCoreWindow), 1, false, false>"))
         #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), 1, true, true>"))
+        // The wide default: the same tile math, its indices and rows fetched one tile ahead.
+        #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), 1, true, true, true>"))
         #expect(source.contains("datt_mma_impl<true, \(DisentangledAttentionKernel.relativeStagedTensorCoreWindow), \(DisentangledAttentionKernel.splitStagedWarps), true, false>"))
         #expect(source.contains("__launch_bounds__(\(32 * DisentangledAttentionKernel.splitStagedWarps)) disentangled_attention_tcs_d64"))
         #expect(source.contains("c2p + 16 * 40") && source.contains("RELSTAGED ? 40 :"), "the staged-relative kernel's table rows")

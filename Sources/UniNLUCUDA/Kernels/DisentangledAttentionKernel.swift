@@ -141,7 +141,56 @@ enum DisentangledAttentionKernel {
     // SHAREDKV (wide batches): K/V tiles shared by the block as just said; without it (the split-key
     // small-batch form, SPLIT = 8) each warp stages its own 16-key tile and its window's relative rows,
     // so that a warp's one tile costs two round trips to memory, not one per operand row.
-    template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED, bool SHAREDKV>
+    // PIPE (with SHAREDKV): each tile's relative indices are loaded one tile ahead, and its window's
+    // relative rows staged by cp.async while the tile before finishes (after its tables are built,
+    // before its softmax and P·V), so that neither round trip to memory sits on the warp's path.
+    // One buffer suffices: a tile's rows are consumed into its tables before the next tile's land.
+    // This lane's 8 relative indices of the 16-key tile at kb (δ = -1: masked, or past the sequence).
+    __device__ __forceinline__ void datt_load_deltas(int (&delta)[2][4], const int* __restrict__ relIndex, int kb, int len, int t,
+            bool row0Valid, bool row1Valid, long pairRow0, long pairRow1) {
+        #pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+            #pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int key = kb + nt * 8 + t * 2 + e;
+                int d0 = -1, d1 = -1;
+                if (key < len) {
+                    if (row0Valid) d0 = relIndex[pairRow0 + key];
+                    if (row1Valid) d1 = relIndex[pairRow1 + key];
+                }
+                delta[nt][e] = d0; delta[nt][2 + e] = d1;
+            }
+        }
+    }
+    // The warp's window [lo, hi] over its 8 pairs a lane (δ = -1: masked or out of range).
+    __device__ __forceinline__ void datt_window(const int (&delta)[2][4], int& lo, int& hi) {
+        lo = 0x7fffffff; hi = -1;
+        #pragma unroll
+        for (int nt = 0; nt < 2; ++nt) {
+            #pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int d = delta[nt][e];
+                if (d >= 0) { lo = min(lo, d); hi = max(hi, d); }
+            }
+        }
+        #pragma unroll
+        for (int off = 16; off > 0; off >>= 1) {
+            lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, off));
+            hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, off));
+        }
+    }
+    // Rows lo .. lo + 16*groups - 1 of this head's Qr and Kr (clamped to the table) into rq / rk by
+    // cp.async, one commit group; the same chunks the synchronous staging below copies.
+    __device__ __forceinline__ void datt_stage_rel_rows_async(uninlu_f16* rq, uninlu_f16* rk, const uninlu_f16* __restrict__ rel,
+            int lo, int groups, int relRows, int relColumns, int H, int head, int lane) {
+        for (int c = lane; c < groups * 256; c += 32) {
+            const int row = c >> 4, half = (c >> 3) & 1, col = (c & 7) * 8;
+            const long src = (long)min(lo + row, relRows - 1) * relColumns + (long)half * H + (long)head * 64 + col;
+            cp_async16((half ? rk : rq) + row * 72 + col, rel + src);
+        }
+        cp_async_commit();
+    }
+    template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED, bool SHAREDKV, bool PIPE = false>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
             const int* __restrict__ relIndex, int heads, int relColumns, int relRows, float scale,
@@ -151,6 +200,7 @@ enum DisentangledAttentionKernel {
                       "split keys: 4 unstaged warps or 8 warps staging their own tiles");
         static_assert(!RELSTAGED || (STAGED && ROWS == 32), "staged relative rows: 32-row windows of the staged kernel");
         static_assert(!SHAREDKV || (RELSTAGED && SPLIT == 1), "block-shared K/V tiles: the wide staged kernel");
+        static_assert(!PIPE || SHAREDKV, "prefetched relative rows: the wide staged kernel");
         constexpr int LDT = RELSTAGED ? 40 : ROWS + 1;
         constexpr int ROW = 72;
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -189,6 +239,15 @@ enum DisentangledAttentionKernel {
         const bool row0Valid = q0 + g < qEnd, row1Valid = q0 + g + 8 < qEnd;
         const long pairRow0 = (long)base + (long)(q0 + g - seqStart) * len;
         const long pairRow1 = (long)base + (long)(q0 + g + 8 - seqStart) * len;
+        // PIPE: tile 0's indices and window now, its rows staged before the loop's first wait.
+        int deltaNext[2][4];
+        int loNext = 0x7fffffff, hiNext = -1;
+        if (PIPE && active) {
+            datt_load_deltas(deltaNext, relIndex, 0, len, t, row0Valid, row1Valid, pairRow0, pairRow1);
+            datt_window(deltaNext, loNext, hiNext);
+            if (hiNext >= loNext && hiNext - loNext < ROWS)
+                datt_stage_rel_rows_async(rq, rk, rel, loNext, (hiNext - loNext) / 16 + 1, relRows, relColumns, H, head, lane);
+        }
         for (int kb = (SPLIT > 1 ? warp * 16 : 0), it = 0; kb < len; kb += 16 * SPLIT, ++it) {
             if (SHAREDKV) {
                 cp_async_wait_all();   // this thread's copies of tile `it`
@@ -206,26 +265,19 @@ enum DisentangledAttentionKernel {
             // This thread's 8 pairs: rows g (e) / g+8 (2+e), keys kb + nt*8 + t*2 + e. δ = -1: masked
             // (relative_index_build folds the 2-D mask in) or out of range.
             int delta[2][4];
-            int lo = 0x7fffffff, hi = -1;
-            #pragma unroll
-            for (int nt = 0; nt < 2; ++nt) {
+            int lo, hi;
+            if (PIPE) {
+                // Loaded and staged one tile ahead; the next tile's indices load now, used after the tables.
                 #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int key = kb + nt * 8 + t * 2 + e;
-                    int d0 = -1, d1 = -1;
-                    if (key < len) {
-                        if (row0Valid) d0 = relIndex[pairRow0 + key];
-                        if (row1Valid) d1 = relIndex[pairRow1 + key];
-                    }
-                    delta[nt][e] = d0; delta[nt][2 + e] = d1;
-                    if (d0 >= 0) { lo = min(lo, d0); hi = max(hi, d0); }
-                    if (d1 >= 0) { lo = min(lo, d1); hi = max(hi, d1); }
+                for (int nt = 0; nt < 2; ++nt) {
+                    #pragma unroll
+                    for (int e = 0; e < 4; ++e) delta[nt][e] = deltaNext[nt][e];
                 }
-            }
-            #pragma unroll
-            for (int off = 16; off > 0; off >>= 1) {
-                lo = min(lo, __shfl_xor_sync(0xffffffffu, lo, off));
-                hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, off));
+                lo = loNext; hi = hiNext;
+                datt_load_deltas(deltaNext, relIndex, kb + 16, len, t, row0Valid, row1Valid, pairRow0, pairRow1);
+            } else {
+                datt_load_deltas(delta, relIndex, kb, len, t, row0Valid, row1Valid, pairRow0, pairRow1);
+                datt_window(delta, lo, hi);
             }
             // S = Q·Kᵀ for the 16 keys (two n-tiles of 8).
             float s[2][4];
@@ -253,13 +305,15 @@ enum DisentangledAttentionKernel {
             if (tables && RELSTAGED) {
                 // Rows lo .. lo + 16*groups - 1 (clamped to the table): per row 8 chunks of Qr, 8 of Kr.
                 const int groups = (hi - lo) / 16 + 1;
-                __syncwarp();
-                for (int c = lane; c < groups * 256; c += 32) {
-                    const int row = c >> 4, half = (c >> 3) & 1, col = (c & 7) * 8;
-                    const long src = (long)min(lo + row, relRows - 1) * relColumns + (long)half * H + (long)head * 64 + col;
-                    *reinterpret_cast<uint4*>((half ? rk : rq) + row * ROW + col) = *reinterpret_cast<const uint4*>(rel + src);
+                if (!PIPE) {   // PIPE: staged a tile ahead, landed at the loop's wait and barrier
+                    __syncwarp();
+                    for (int c = lane; c < groups * 256; c += 32) {
+                        const int row = c >> 4, half = (c >> 3) & 1, col = (c & 7) * 8;
+                        const long src = (long)min(lo + row, relRows - 1) * relColumns + (long)half * H + (long)head * 64 + col;
+                        *reinterpret_cast<uint4*>((half ? rk : rq) + row * ROW + col) = *reinterpret_cast<const uint4*>(rel + src);
+                    }
+                    __syncwarp();
                 }
-                __syncwarp();
                 unsigned int ka[4][4];
                 #pragma unroll
                 for (int kk = 0; kk < 4; ++kk)   // K as the A operand: (keys 0-7 | 8-15) x (dims kk*16.. | +8..)
@@ -318,6 +372,12 @@ enum DisentangledAttentionKernel {
                     p2cTable[(g + 8) * LDT + col] = p2c[2] * scale; p2cTable[(g + 8) * LDT + col + 1] = p2c[3] * scale;
                 }
                 __syncwarp();
+            }
+            if (PIPE && kb + 16 < len) {
+                // This tile's rows are in its tables now: stage the next tile's window into the buffer.
+                datt_window(deltaNext, loNext, hiNext);
+                if (hiNext >= loNext && hiNext - loNext < ROWS)
+                    datt_stage_rel_rows_async(rq, rk, rel, loNext, (hiNext - loNext) / 16 + 1, relRows, relColumns, H, head, lane);
             }
             float bm0 = NEG_INF, bm1 = NEG_INF;
             #pragma unroll
@@ -467,6 +527,18 @@ enum DisentangledAttentionKernel {
         float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
         datt_mma_impl<true, 32, 1, true, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr, 0);
     }
+    // The same with each tile's relative indices loaded, and its window's rows staged by cp.async, one
+    // tile ahead (PIPE): the default for wide batches.
+    extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcp_d64(DATT_MMA_PARAMS) {
+        extern __shared__ __align__(16) unsigned char datt_tcp_smem[];
+        const int warp = threadIdx.x >> 5;
+        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcp_smem);
+        uninlu_f16* vs = ks + 16 * 72;   // (set per tile from the buffers)
+        uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(datt_tcp_smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES);
+        uninlu_f16* rk = rq + 32 * 72;
+        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
+        datt_mma_impl<true, 32, 1, true, true, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr, 0);
+    }
     // Small batches: 8 warps split each 16-query item's keys (at 1x128 one 16-key tile a warp), each
     // staging its own K/V tile and relative rows: per warp K, V (16 x 72 halves each), Qr, Kr (32 x 72
     // halves each) and the two 16 x 40 FP32 tables, 18,944 bytes; 151,552 bytes a block, dynamic
@@ -502,7 +574,7 @@ enum DisentangledAttentionKernel {
     }
     """#
     static let headSizes = [16, 32, 64, 128]
-    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "disentangled_attention_tcs_d64", "relative_index_build"] }
+    static var names: [String] { headSizes.map { "disentangled_attention_d\($0)" } + ["disentangled_attention_mma_d64", "disentangled_attention_mma_split_d64", "disentangled_attention_tc_d64", "disentangled_attention_tcr_d64", "disentangled_attention_tcp_d64", "disentangled_attention_tcs_d64", "relative_index_build"] }
     /// Shared memory of disentangled_attention_tcr_d64: the block's two K/V buffers, then per warp its Qr, Kr
     /// rows and two tables.
     static let relativeStagedTileBytes = 2 * 2 * 16 * 72 * 2
@@ -634,7 +706,7 @@ enum DisentangledAttentionOp {
             // lacks the shared memory: then the unstaged 4-warp split kernel).
             let splitStaged = split && k.relativeRowsStagedDisentangledAttention
                 && k.context.info.maxSharedMemoryPerBlockOptin >= DisentangledAttentionKernel.splitStagedBlockBytes
-            let name = relativeRowsStaged ? "disentangled_attention_tcr_d64"
+            let name = relativeRowsStaged ? (k.pipelinedDisentangledAttention ? "disentangled_attention_tcp_d64" : "disentangled_attention_tcr_d64")
                 : stagedHere ? "disentangled_attention_tc_d64"
                 : splitStaged ? "disentangled_attention_tcs_d64"
                 : split ? "disentangled_attention_mma_split_d64" : "disentangled_attention_mma_d64"
