@@ -145,6 +145,10 @@ enum DisentangledAttentionKernel {
     // relative rows staged by cp.async while the tile before finishes (after its tables are built,
     // before its softmax and P·V), so that neither round trip to memory sits on the warp's path.
     // One buffer suffices: a tile's rows are consumed into its tables before the next tile's land.
+    // The rows are waited for by their own warp only, not at the block barrier: an active thread
+    // commits, per tile, one K/V group (empty after the last tile) then one row group (empty when the
+    // window takes the direct path), so that at the barrier all but its newest group (the rows) must
+    // be complete, and before the tables all but the newest (the next K/V tile).
     // This lane's 8 relative indices of the 16-key tile at kb (δ = -1: masked, or past the sequence).
     __device__ __forceinline__ void datt_load_deltas(int (&delta)[2][4], const int* __restrict__ relIndex, int kb, int len, int t,
             bool row0Valid, bool row1Valid, long pairRow0, long pairRow1) {
@@ -179,8 +183,10 @@ enum DisentangledAttentionKernel {
             hi = max(hi, __shfl_xor_sync(0xffffffffu, hi, off));
         }
     }
+    // This thread's cp.async groups, all but the newest complete (groups complete in commit order).
+    __device__ __forceinline__ void cp_async_wait_all_but_newest() { asm volatile("cp.async.wait_group 1;" ::: "memory"); }
     // Rows lo .. lo + 16*groups - 1 of this head's Qr and Kr (clamped to the table) into rq / rk by
-    // cp.async, one commit group; the same chunks the synchronous staging below copies.
+    // cp.async, one commit group (empty when groups is 0); the same chunks the synchronous staging below copies.
     __device__ __forceinline__ void datt_stage_rel_rows_async(uninlu_f16* rq, uninlu_f16* rk, const uninlu_f16* __restrict__ rel,
             int lo, int groups, int relRows, int relColumns, int H, int head, int lane) {
         for (int c = lane; c < groups * 256; c += 32) {
@@ -245,16 +251,19 @@ enum DisentangledAttentionKernel {
         if (PIPE && active) {
             datt_load_deltas(deltaNext, relIndex, 0, len, t, row0Valid, row1Valid, pairRow0, pairRow1);
             datt_window(deltaNext, loNext, hiNext);
-            if (hiNext >= loNext && hiNext - loNext < ROWS)
-                datt_stage_rel_rows_async(rq, rk, rel, loNext, (hiNext - loNext) / 16 + 1, relRows, relColumns, H, head, lane);
+            datt_stage_rel_rows_async(rq, rk, rel, loNext, hiNext >= loNext && hiNext - loNext < ROWS ? (hiNext - loNext) / 16 + 1 : 0,
+                                      relRows, relColumns, H, head, lane);
         }
         for (int kb = (SPLIT > 1 ? warp * 16 : 0), it = 0; kb < len; kb += 16 * SPLIT, ++it) {
             if (SHAREDKV) {
-                cp_async_wait_all();   // this thread's copies of tile `it`
+                // This thread's copies of K/V tile `it` (PIPE: its relative rows may still be landing).
+                if (PIPE && active) cp_async_wait_all_but_newest(); else cp_async_wait_all();
                 __syncthreads();       // everyone's copies landed; every warp is done with tile it - 1
                 if (kb + 16 < len) {
                     uninlu_f16* next = kvBuffers + ((it + 1) & 1) * 2 * 16 * ROW;
                     stage_kv_tile_async(next, next + 16 * ROW, qkv, seqStart, len, kb + 16, ld, H, head);
+                } else if (PIPE) {
+                    cp_async_commit();   // an empty group keeps the count
                 }
                 ks = kvBuffers + (it & 1) * 2 * 16 * ROW;
                 vs = ks + 16 * ROW;
@@ -305,7 +314,11 @@ enum DisentangledAttentionKernel {
             if (tables && RELSTAGED) {
                 // Rows lo .. lo + 16*groups - 1 (clamped to the table): per row 8 chunks of Qr, 8 of Kr.
                 const int groups = (hi - lo) / 16 + 1;
-                if (!PIPE) {   // PIPE: staged a tile ahead, landed at the loop's wait and barrier
+                if (PIPE) {
+                    // Staged a tile ahead: all but the newest group (the next K/V tile) complete.
+                    cp_async_wait_all_but_newest();
+                    __syncwarp();
+                } else {
                     __syncwarp();
                     for (int c = lane; c < groups * 256; c += 32) {
                         const int row = c >> 4, half = (c >> 3) & 1, col = (c & 7) * 8;
@@ -373,11 +386,12 @@ enum DisentangledAttentionKernel {
                 }
                 __syncwarp();
             }
-            if (PIPE && kb + 16 < len) {
-                // This tile's rows are in its tables now: stage the next tile's window into the buffer.
+            if (PIPE) {
+                // This tile's rows are in its tables now: stage the next tile's window into the buffer
+                // (an empty group after the last tile or for a direct-path window).
                 datt_window(deltaNext, loNext, hiNext);
-                if (hiNext >= loNext && hiNext - loNext < ROWS)
-                    datt_stage_rel_rows_async(rq, rk, rel, loNext, (hiNext - loNext) / 16 + 1, relRows, relColumns, H, head, lane);
+                const bool nextTables = kb + 16 < len && hiNext >= loNext && hiNext - loNext < ROWS;
+                datt_stage_rel_rows_async(rq, rk, rel, loNext, nextTables ? (hiNext - loNext) / 16 + 1 : 0, relRows, relColumns, H, head, lane);
             }
             float bm0 = NEG_INF, bm1 = NEG_INF;
             #pragma unroll
