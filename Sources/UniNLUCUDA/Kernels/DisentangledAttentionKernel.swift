@@ -121,34 +121,7 @@ enum DisentangledAttentionKernel {
     UNINLU_DISENTANGLED_ATTENTION(32)
     UNINLU_DISENTANGLED_ATTENTION(64)
     UNINLU_DISENTANGLED_ATTENTION(128)
-    // Tensor-core variant (FP16, head size 64): a warp owns 16 queries of one sequence and head; keys
-    // stream in blocks of 16. Per 16x16 tile: S = Q·Kᵀ by mma.sync m16n8k16 (Q pre-scaled by
-    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, lo up to lo + 63, give
-    // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
-    // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
-    // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
-        // STAGED: K and V of each 16-key tile staged per warp in shared memory by 16-byte loads (rows padded
-    // to 144 bytes), the mma operands read with ldmatrix (.trans for V), as attention_tc_d64 does.
-    // SPLIT > 1 (small batches, unstaged only): the block's SPLIT warps share one item's 16 queries and
-    // take every SPLIT-th 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory
-    // (the warps' table space, free after the key loop) and are merged as split-softmax partials.
-    // RELSTAGED (with STAGED): the window's relative rows (Qr and Kr of this head, at most 32 rows) are
-    // staged per warp in shared memory too, and read with ldmatrix, as is K for the P2C operand: the
-    // kernel's L1 traffic was mostly those rows' 4-byte operand loads. The K/V tile is staged once
-    // for the block's 4 warps (they walk the same keys), by cp.async into one of two buffers while
-    // the other is computed (ks = the first buffer's K, V follows, then the second buffer), and the
-    // tables are written as float2 with rows 40 floats apart (no bank conflicts).
-    // SHAREDKV (wide batches): K/V tiles shared by the block as just said; without it (the split-key
-    // small-batch form, SPLIT = 8) each warp stages its own 16-key tile and its window's relative rows,
-    // so that a warp's one tile costs two round trips to memory, not one per operand row.
-    // PIPE (with SHAREDKV): each tile's relative indices are loaded one tile ahead, and its window's
-    // relative rows staged by cp.async while the tile before finishes (after its tables are built,
-    // before its softmax and P·V), so that neither round trip to memory sits on the warp's path.
-    // One buffer suffices: a tile's rows are consumed into its tables before the next tile's land.
-    // The rows are waited for by their own warp only, not at the block barrier: an active thread
-    // commits, per tile, one K/V group (empty after the last tile) then one row group (empty when the
-    // window takes the direct path), so that at the barrier all but its newest group (the rows) must
-    // be complete, and before the tables all but the newest (the next K/V tile).
+    // Helpers of the tensor-core kernel below (the wide form's one-tile-ahead fetches use them).
     // This lane's 8 relative indices of the 16-key tile at kb (δ = -1: masked, or past the sequence).
     __device__ __forceinline__ void datt_load_deltas(int (&delta)[2][4], const int* __restrict__ relIndex, int kb, int len, int t,
             bool row0Valid, bool row1Valid, long pairRow0, long pairRow1) {
@@ -203,6 +176,34 @@ enum DisentangledAttentionKernel {
         }
         cp_async_commit();
     }
+    // Tensor-core variant (FP16, head size 64): a warp owns 16 queries of one sequence and head; keys
+    // stream in blocks of 16. Per 16x16 tile: S = Q·Kᵀ by mma.sync m16n8k16 (Q pre-scaled by
+    // 1/sqrt(3d)); the relative rows the tile's unmasked pairs touch, lo up to lo + 63, give
+    // C2P = Q·Kr[lo..]ᵀ and P2C = K·Qr[lo..]ᵀ by mma into shared memory (FP32), gathered per pair at
+    // δ - lo; a tile whose rows span more than 64 takes the FMA path for its gathered terms. Online
+    // softmax in FP32 (all-masked rows give zeros), O += P·V by mma.
+    // STAGED: K and V of each 16-key tile staged per warp in shared memory by 16-byte loads (rows padded
+    // to 144 bytes), the mma operands read with ldmatrix (.trans for V), as attention_tc_d64 does.
+    // SPLIT > 1 (small batches, unstaged only): the block's SPLIT warps share one item's 16 queries and
+    // take every SPLIT-th 16-key tile each; their partial (max, sum, P·V) rows meet in shared memory
+    // (the warps' table space, free after the key loop) and are merged as split-softmax partials.
+    // RELSTAGED (with STAGED): the window's relative rows (Qr and Kr of this head, at most 32 rows) are
+    // staged per warp in shared memory too, and read with ldmatrix, as is K for the P2C operand: the
+    // kernel's L1 traffic was mostly those rows' 4-byte operand loads. The K/V tile is staged once
+    // for the block's 4 warps (they walk the same keys), by cp.async into one of two buffers while
+    // the other is computed (ks = the first buffer's K, V follows, then the second buffer), and the
+    // tables are written as float2 with rows 40 floats apart (no bank conflicts).
+    // SHAREDKV (wide batches): K/V tiles shared by the block as just said; without it (the split-key
+    // small-batch form, SPLIT = 8) each warp stages its own 16-key tile and its window's relative rows,
+    // so that a warp's one tile costs two round trips to memory, not one per operand row.
+    // PIPE (with SHAREDKV): each tile's relative indices are loaded one tile ahead, and its window's
+    // relative rows staged by cp.async while the tile before finishes (after its tables are built,
+    // before its softmax and P·V), so that neither round trip to memory sits on the warp's path.
+    // One buffer suffices: a tile's rows are consumed into its tables before the next tile's land.
+    // The rows are waited for by their own warp only, not at the block barrier: an active thread
+    // commits, per tile, one K/V group (empty after the last tile) then one row group (empty when the
+    // window takes the direct path), so that at the barrier all but its newest group (the rows) must
+    // be complete, and before the tables all but the newest (the next K/V tile).
     template <bool STAGED, int ROWS, int SPLIT, bool RELSTAGED, bool SHAREDKV, bool PIPE = false>
     __device__ __forceinline__ void datt_mma_impl(const uninlu_f16* __restrict__ qkv,
             const uninlu_f16* __restrict__ rel, uninlu_f16* __restrict__ out, const int4* __restrict__ items,
