@@ -579,24 +579,27 @@ enum AttentionOp {
         }
     }
 
-    static func makeLayout(_ k: CUDAKernels, _ sequences: PackedSequences) throws -> AttentionLayout? {
-        func workItems(perBlock: Int) -> [Int32] {
-            var items: [Int32] = []
-            for s in 0..<sequences.count {
-                let start = sequences.offsets[s], length = sequences.length(of: s)
-                var q = 0
-                while q < length {
-                    let count = min(perBlock, length - q)
-                    for value in [start, length, start + q, count] { items.append(Int32(value)) }
-                    q += count
-                }
+    /// Work items of `perBlock` queries of one sequence each: (sequence start, its length, first
+    /// query, query count) as 4 × Int32, sequence by sequence (empty sequences give none).
+    static func workItems(_ sequences: PackedSequences, perBlock: Int) -> [Int32] {
+        var items: [Int32] = []
+        for s in 0..<sequences.count {
+            let start = sequences.offsets[s], length = sequences.length(of: s)
+            var q = 0
+            while q < length {
+                let count = min(perBlock, length - q)
+                for value in [start, length, start + q, count] { items.append(Int32(value)) }
+                q += count
             }
-            return items
         }
+        return items
+    }
+
+    static func makeLayout(_ k: CUDAKernels, _ sequences: PackedSequences) throws -> AttentionLayout? {
         let maxLength = sequences.maxLength
-        let items = workItems(perBlock: AttentionKernel.queriesPerBlock)
+        let items = workItems(sequences, perBlock: AttentionKernel.queriesPerBlock)
         guard !items.isEmpty else { return nil }
-        let tensorCore = workItems(perBlock: AttentionKernel.tensorCoreQueriesPerBlock)
+        let tensorCore = workItems(sequences, perBlock: AttentionKernel.tensorCoreQueriesPerBlock)
         return AttentionLayout(sequences: sequences, items: try k.stageInt32(items), itemCount: items.count / 4,
                                tensorCoreItems: try k.stageInt32(tensorCore), tensorCoreItemCount: tensorCore.count / 4,
                                mask: try sequences.keyMask.map { try k.stageUInt8($0) }, maxLength: maxLength)
