@@ -12,18 +12,9 @@
 # graph medians and writes each run's JSON under $OUT/variants-*.json.
 # Usage (device, repository root, carried binary): bash scripts/gpu/compare-variants.sh   [ROUNDS=2] [ONLY=bert|rex]
 set -u -o pipefail
-OUT=${OUT:-/tmp/uninlu-out}
-mkdir -p "$OUT"
-BIN=${UNINLU_BIN:-/tmp/uninlu}
-[ -x "$BIN" ] || { xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN"; } || { echo "no carried binary"; exit 2; }
-BERT=/tmp/bench-model REX=/tmp/bench-rex
-[ -d "$BERT" ] || timeout 120 python3 scripts/gpu/bench_bert.py make-model "$BERT" Tests/Fixtures/siamese_uie/model > /dev/null 2>&1
-[ -d "$REX" ] || timeout 120 python3 scripts/gpu/bench_deberta.py make-model "$REX" Tests/Fixtures/rex_uninlu/model > /dev/null 2>&1
+. scripts/gpu/variant-runs.sh
 run() {   # name model shapes env...
-    local name=$1 model=$2 shapes=$3; shift 3
-    env "$@" timeout 120 "$BIN" bench --model "$model" --backend cuda --precision fp16 --shapes "$shapes" \
-        --iterations 100 --warmup 20 --output "$OUT/variants-$name.json" > "$OUT/variants-$name.txt" 2>&1
-    echo "== $name ($*)"; grep -E "median" "$OUT/variants-$name.txt" | head -6
+    run_variant variants "$@"
 }
 for round in $(seq 1 ${ROUNDS:-2}); do
     if [ "${ONLY:-}" != rex ]; then

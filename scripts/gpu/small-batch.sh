@@ -6,18 +6,10 @@
 # writes the JSON of each under $OUT/small-batch-*.json.
 # Usage (device, repository root, carried binary): bash scripts/gpu/small-batch.sh   [ROUNDS=2]
 set -u -o pipefail
-OUT=${OUT:-/tmp/uninlu-out}
-mkdir -p "$OUT"
-BIN=${UNINLU_BIN:-/tmp/uninlu}
-[ -x "$BIN" ] || { xz -dc .carry/uninlu.xz > "$BIN" && chmod +x "$BIN"; } || { echo "no carried binary"; exit 2; }
-BERT=/tmp/bench-model REX=/tmp/bench-rex
-[ -d "$BERT" ] || timeout 120 python3 scripts/gpu/bench_bert.py make-model "$BERT" Tests/Fixtures/siamese_uie/model > /dev/null 2>&1
-[ -d "$REX" ] || timeout 120 python3 scripts/gpu/bench_deberta.py make-model "$REX" Tests/Fixtures/rex_uninlu/model > /dev/null 2>&1
+. scripts/gpu/variant-runs.sh
 run() {   # name model env...
     local name=$1 model=$2; shift 2
-    env "$@" timeout 90 "$BIN" bench --model "$model" --backend cuda --precision fp16 --shapes 1x128,16x128 \
-        --iterations 100 --warmup 20 --output "$OUT/small-batch-$name.json" > "$OUT/small-batch-$name.txt" 2>&1
-    echo "== $name ($*)"; grep -E "median" "$OUT/small-batch-$name.txt" | head -6
+    run_variant small-batch "$name" "$model" 1x128,16x128 "$@"
 }
 for round in $(seq 1 ${ROUNDS:-2}); do
     run "bert-default-$round" "$BERT"

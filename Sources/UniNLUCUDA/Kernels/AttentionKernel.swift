@@ -125,6 +125,40 @@ enum AttentionKernel {
                      : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
                      : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
     }
+    // The sum of a row's value over the 4 threads of its mma quad (lanes 4g .. 4g+3).
+    __device__ __forceinline__ float quad_sum(float x) {
+        x = x + __shfl_xor_sync(0xffffffffu, x, 1);
+        return x + __shfl_xor_sync(0xffffffffu, x, 2);
+    }
+    // The end of every per-warp tensor-core attention kernel: a warp's 16 output rows (q0 + g and
+    // q0 + g + 8 of this lane, dims n*8 + t*2 + (0, 1)) divided by their quad-summed softmax sums.
+    // A sequence whose keys are all masked (anyKey false) gets uniform weights over its len keys, as
+    // upstream's finfo.min bias gives. Rows at or past qEnd are not written.
+    __device__ __forceinline__ void attention_tc_store_rows(uninlu_f16* __restrict__ out, const uninlu_f16* __restrict__ qkv,
+            float (&o)[8][4], float l0, float l1, bool anyKey, int seqStart, int len, int q0, int qEnd, long ld, int H, int head,
+            int g, int t) {
+        if (!anyKey) {
+            #pragma unroll
+            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
+            for (int j = 0; j < len; ++j) {
+                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
+                #pragma unroll
+                for (int n = 0; n < 8; ++n) {
+                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
+                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
+                }
+            }
+            l0 = (float)len; l1 = (float)len;
+        }
+        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
+        const int row0 = q0 + g, row1 = q0 + g + 8;
+        #pragma unroll
+        for (int n = 0; n < 8; ++n) {
+            const int d = n * 8 + t * 2;
+            if (row0 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d) = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
+            if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
+        }
+    }
     extern "C" __global__ void __launch_bounds__(128) attention_mma_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {
         const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
@@ -228,36 +262,7 @@ enum AttentionKernel {
             }
         }
         // Normalise (a sequence whose keys are all masked gets uniform weights, as the reference does).
-        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
-        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
-        if (!anyKey) {
-            // Every key masked: uniform weights over the sequence, as the reference does.
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
-            for (int j = 0; j < len; ++j) {
-                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
-                #pragma unroll
-                for (int n = 0; n < 8; ++n) {
-                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
-                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
-                }
-            }
-            l0 = (float)len; l1 = (float)len;
-        }
-        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
-        const int row0 = q0 + g, row1 = q0 + g + 8;
-        #pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            const int d = n * 8 + t * 2;
-            if (row0 < qEnd) {
-                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d);
-                *dst = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
-            }
-            if (row1 < qEnd) {
-                unsigned int* dst = reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d);
-                *dst = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
-            }
-        }
+        attention_tc_store_rows(out, qkv, o, quad_sum(l0), quad_sum(l1), anyKey, seqStart, len, q0, qEnd, ld, H, head, g, t);
     }
 
 
@@ -427,8 +432,8 @@ enum AttentionKernel {
             }
         }
         if (SHARED && !active) return;   // past the last barrier
-        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
-        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        l0 = quad_sum(l0);
+        l1 = quad_sum(l1);
         if (SPLIT > 1) {
             // Each warp's partials go to its own K/V tile space (4,608 bytes, 1,152 floats apart).
             __syncwarp();
@@ -454,27 +459,7 @@ enum AttentionKernel {
             }
             return;
         }
-        if (!anyKey) {
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
-            for (int j = 0; j < len; ++j) {
-                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
-                #pragma unroll
-                for (int n = 0; n < 8; ++n) {
-                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
-                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
-                }
-            }
-            l0 = (float)len; l1 = (float)len;
-        }
-        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
-        const int row0 = q0 + g, row1 = q0 + g + 8;
-        #pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            const int d = n * 8 + t * 2;
-            if (row0 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d) = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
-            if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
-        }
+        attention_tc_store_rows(out, qkv, o, l0, l1, anyKey, seqStart, len, q0, qEnd, ld, H, head, g, t);
     }
     extern "C" __global__ void __launch_bounds__(128) attention_tc_d64(const uninlu_f16* __restrict__ qkv, uninlu_f16* __restrict__ out,
             const int4* __restrict__ items, const unsigned char* __restrict__ keyMask, int heads, int maxLen, float scale) {

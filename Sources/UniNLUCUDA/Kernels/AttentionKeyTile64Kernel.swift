@@ -8,7 +8,8 @@
 // queries, each K/V tile staged once for twice the queries) measured no faster (94d7162, removed):
 // L2 already serves the second read. Scores are kept in log2 units (Q is
 // pre-scaled by scale·log2 e) so that every exponential is one exp2f. Needs the helpers of
-// AttentionKernel.source (mma_16816, ldmatrix, cp_async16, pack_f16x2), which come before it.
+// AttentionKernel.source (mma_16816, ldmatrix, cp_async16, pack_f16x2, quad_sum,
+// attention_tc_store_rows), which come before it.
 
 enum AttentionKeyTile64Kernel {
     static let source = #"""
@@ -147,30 +148,7 @@ enum AttentionKeyTile64Kernel {
             l1 = l1 * c1 + ps1;
         }
         if (!active) return;   // past the last barrier
-        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
-        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
-        if (!anyKey) {
-            // Every key masked: uniform weights over the sequence, as upstream's finfo.min bias gives.
-            #pragma unroll
-            for (int n = 0; n < 8; ++n) { o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0.f; }
-            for (int j = 0; j < len; ++j) {
-                const uninlu_f16* v = qkv + (long)(seqStart + j) * ld + 2L * H + (long)head * 64;
-                #pragma unroll
-                for (int n = 0; n < 8; ++n) {
-                    const float a = f16_to_f32(v[n * 8 + t * 2]), b = f16_to_f32(v[n * 8 + t * 2 + 1]);
-                    o[n][0] += a; o[n][1] += b; o[n][2] += a; o[n][3] += b;
-                }
-            }
-            l0 = (float)len; l1 = (float)len;
-        }
-        const float inv0 = 1.f / l0, inv1 = 1.f / l1;
-        const int row0 = q0 + g, row1 = q0 + g + 8;
-        #pragma unroll
-        for (int n = 0; n < 8; ++n) {
-            const int d = n * 8 + t * 2;
-            if (row0 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row0 * H + (long)head * 64 + d) = pack_f16x2(o[n][0] * inv0, o[n][1] * inv0);
-            if (row1 < qEnd) *reinterpret_cast<unsigned int*>(out + (long)row1 * H + (long)head * 64 + d) = pack_f16x2(o[n][2] * inv1, o[n][3] * inv1);
-        }
+        attention_tc_store_rows(out, qkv, o, quad_sum(l0), quad_sum(l1), anyKey, seqStart, len, q0, qEnd, ld, H, head, g, t);
     }
     """#
     static let names = ["attention_tc_k64_d64"]

@@ -478,8 +478,8 @@ enum DisentangledAttentionKernel {
                 }
             }
         }
-        l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 1); l0 = l0 + __shfl_xor_sync(0xffffffffu, l0, 2);
-        l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 1); l1 = l1 + __shfl_xor_sync(0xffffffffu, l1, 2);
+        l0 = quad_sum(l0);
+        l1 = quad_sum(l1);
         if (SPLIT > 1) {
             // Each warp's partials go to its own table space (mergeStride floats apart, at least 1,056).
             constexpr int ROWS_PER_WARP = 16 / SPLIT;
@@ -539,26 +539,25 @@ enum DisentangledAttentionKernel {
     // bytes): 66,560 bytes a block, dynamic shared memory.
     #define DATT_TCR_KV_BYTES \#(relativeStagedTileBytes)
     #define DATT_TCR_WARP_BYTES \#(relativeStagedWarpBytes)
+    // The wide kernels' pointers into their dynamic shared memory: the K/V buffers, then this warp's
+    // Qr and Kr rows and its two tables (a macro, not a function: the kernels keep their code).
+    #define DATT_WIDE_SMEM(smem) \
+        const int warp = threadIdx.x >> 5; \
+        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(smem); \
+        uninlu_f16* vs = ks + 16 * 72;   /* (set per tile from the buffers) */ \
+        uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES); \
+        uninlu_f16* rk = rq + 32 * 72; \
+        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcr_d64(DATT_MMA_PARAMS) {
         extern __shared__ __align__(16) unsigned char datt_tcr_smem[];
-        const int warp = threadIdx.x >> 5;
-        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcr_smem);
-        uninlu_f16* vs = ks + 16 * 72;   // (set per tile from the buffers)
-        uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(datt_tcr_smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES);
-        uninlu_f16* rk = rq + 32 * 72;
-        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
+        DATT_WIDE_SMEM(datt_tcr_smem)
         datt_mma_impl<true, 32, 1, true, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr, 0);
     }
     // The same with each tile's relative indices loaded, and its window's rows staged by cp.async, one
     // tile ahead (PIPE): the default for wide batches.
     extern "C" __global__ void __launch_bounds__(128) disentangled_attention_tcp_d64(DATT_MMA_PARAMS) {
         extern __shared__ __align__(16) unsigned char datt_tcp_smem[];
-        const int warp = threadIdx.x >> 5;
-        uninlu_f16* ks = reinterpret_cast<uninlu_f16*>(datt_tcp_smem);
-        uninlu_f16* vs = ks + 16 * 72;   // (set per tile from the buffers)
-        uninlu_f16* rq = reinterpret_cast<uninlu_f16*>(datt_tcp_smem + DATT_TCR_KV_BYTES + warp * DATT_TCR_WARP_BYTES);
-        uninlu_f16* rk = rq + 32 * 72;
-        float* c2p = reinterpret_cast<float*>(rk + 32 * 72);
+        DATT_WIDE_SMEM(datt_tcp_smem)
         datt_mma_impl<true, 32, 1, true, true, true>(DATT_MMA_ARGS, c2p, c2p + 16 * 40, ks, vs, rq, rk, nullptr, 0);
     }
     // Small batches: 8 warps split each 16-query item's keys (at 1x128 one 16-key tile a warp), each
