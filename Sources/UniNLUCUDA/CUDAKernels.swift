@@ -66,8 +66,27 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// With shared tiles: 64 keys a tile (attention_tc_k64_d64; UNINLU_ATTENTION=tiles16 keeps the
     /// 16-key tiles of attention_tc_shared_d64).
     public var keyTile64Attention = getenvString("UNINLU_ATTENTION") != "tiles16"
+    /// FP16, head size 64: the 64-query-block kernels (shared K/V tiles) run when (64-query items) ×
+    /// heads reaches this; below it, the 16-query kernels (key split or one warp). 0 by default: the
+    /// 64-key kernel measured faster at 1x128 and 4x128 and equal at 16x128 on an H200 (0.398 against
+    /// 0.406 ms, 0.475 against 0.513). UNINLU_ATTENTION_WIDE_ITEMS=264 gives the earlier rule on 132 SMs.
+    public var attentionWideItems = getenvString("UNINLU_ATTENTION_WIDE_ITEMS").flatMap(Int.init) ?? 0
+    /// FP16, head size 64, DeBERTa: the wide (64-query, staged) kernels run when (64-query items) ×
+    /// heads reaches this, else the split-key small-batch kernels. Default: half the SM count (4x128
+    /// took 0.750 against 0.777 ms on an H200, 1x128 0.655 against 0.490);
+    /// UNINLU_DEBERTA_WIDE_ITEMS overrides (twice the SM count was the earlier rule).
+    public lazy var disentangledWideItems = getenvString("UNINLU_DEBERTA_WIDE_ITEMS").flatMap(Int.init) ?? context.info.multiprocessorCount / 2
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
+    /// `linearResidualNorm` may take split-K partial products summed by the LayerNorm kernel, where
+    /// timing at first use says it is faster (UNINLU_RESIDUAL_NORM=unfused: always GEMM, then LayerNorm).
+    public var fusedResidualNorm = getenvString("UNINLU_RESIDUAL_NORM") != "unfused"
+    /// Forces the split count of `linearResidualNorm` (0: unfused) where the shape allows it, instead
+    /// of the timed choice (`uninlu check`; UNINLU_RESIDUAL_NORM=S for S in 1, 2, 3, 4, 6, 8).
+    public var forcedResidualNormSplits: Int? = getenvString("UNINLU_RESIDUAL_NORM").flatMap(Int.init)
+        .flatMap { ResidualLayerNormKernel.candidateSplits.contains($0) ? $0 : nil }
+    /// The timed split count per shape (ResidualLayerNormKernel.swift; 0: unfused).
+    var residualNormSplits: [ResidualLayerNormOp.Shape: Int] = [:]
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int
@@ -115,6 +134,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         weights = WeightArena(context: context)
         staging = try PinnedStaging(context: context)
         gemm = try GemmEngine(context: context, precision: precision)
+        gemm.holdStream = { [unowned self] in try self.holdStream() }
     }
 
     /// The kernel library compiled for `context`'s device: the cubin a plan stores.
@@ -237,6 +257,21 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         try LayerNormOp.run(self, x, norm)
     }
 
+    /// The split counts `linearResidualNorm` times for this shape (empty: it always runs unfused).
+    public func residualNormSplitCandidates(rows: Int, out: Int, in inFeatures: Int) -> [Int] {
+        guard fusedResidualNorm, ResidualLayerNormKernel.kernel(width: out) != nil, rows > 0 else { return [] }
+        return ResidualLayerNormKernel.splits(rows: rows, out: out, in: inFeatures, elementSize: elementSize)
+    }
+
+    /// The timed split count for this shape, once chosen (0: unfused).
+    public func residualNormChoice(rows: Int, out: Int, in inFeatures: Int) -> Int? {
+        residualNormSplits[.init(m: rows, n: out, k: inFeatures)]
+    }
+
+    public func linearResidualNorm(_ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
+        try ResidualLayerNormOp.run(self, x, layer, residual: residual, norm)
+    }
+
     public func attention(qkv: CUDAMatrix, sequences: PackedSequences, heads: Int, headSize: Int) throws -> CUDAMatrix {
         try AttentionOp.run(self, qkv: qkv, sequences: sequences, heads: heads, headSize: headSize)
     }
@@ -294,24 +329,41 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
 
 extension CUDAKernels {
     /// The GEMM algorithms chosen so far, as plan JSON entries.
+    /// The GEMM algorithms chosen so far, and the split counts of `linearResidualNorm` (entries with
+    /// "residual_norm_splits" and no "algo"), as plan JSON entries.
     public func exportTunedGemms() -> [JSONValue] {
-        gemm.exportTuned().map { entry in
+        let gemms: [JSONValue] = gemm.exportTuned().map { entry in
             .object([
                 ("m", .number(Double(entry.key.m))), ("n", .number(Double(entry.key.n))), ("k", .number(Double(entry.key.k))),
-                ("gelu", .bool(entry.key.gelu)), ("residual", .bool(entry.key.residual)),
+                ("gelu", .bool(entry.key.gelu)), ("residual", .bool(entry.key.residual)), ("splits", .number(Double(entry.key.splits))),
                 ("algo", .string(Base64.encode(entry.algo))),
             ])
         }
+        let norms: [JSONValue] = residualNormSplits.sorted { ($0.key.m, $0.key.n, $0.key.k) < ($1.key.m, $1.key.n, $1.key.k) }.map { shape, splits in
+            .object([
+                ("m", .number(Double(shape.m))), ("n", .number(Double(shape.n))), ("k", .number(Double(shape.k))),
+                ("residual_norm_splits", .number(Double(splits))),
+            ])
+        }
+        return gemms + norms
     }
 
     /// Seeds the GEMM choices from a plan (entries that do not parse are skipped: they re-tune).
     public func importTunedGemms(_ entries: [JSONValue]) throws {
         try context.makeCurrent()
         for entry in entries {
-            guard let m = entry["m"]?.intValue, let n = entry["n"]?.intValue, let k = entry["k"]?.intValue,
-                  let gelu = entry["gelu"]?.boolValue, let residual = entry["residual"]?.boolValue,
+            guard let m = entry["m"]?.intValue, let n = entry["n"]?.intValue, let k = entry["k"]?.intValue else { continue }
+            if let splits = entry["residual_norm_splits"]?.intValue {
+                if splits == 0 || ResidualLayerNormKernel.candidateSplits.contains(splits) {
+                    residualNormSplits[.init(m: m, n: n, k: k)] = splits
+                }
+                continue
+            }
+            guard let gelu = entry["gelu"]?.boolValue, let residual = entry["residual"]?.boolValue,
                   let text = entry["algo"]?.stringValue, let bytes = Base64.decode(text) else { continue }
-            try gemm.importTuned(key: .init(m: m, n: n, k: k, gelu: gelu, residual: residual), algo: bytes)
+            let splits = entry["splits"]?.intValue ?? 0
+            guard splits == 0 || (splits > 0 && k % splits == 0) else { continue }
+            try gemm.importTuned(key: .init(m: m, n: n, k: k, gelu: gelu, residual: residual, splits: splits), algo: bytes)
         }
     }
 }

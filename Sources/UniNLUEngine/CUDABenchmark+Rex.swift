@@ -108,12 +108,14 @@ extension CUDABenchmark {
             let med = median(samples)
             log(String(format: "rex encoder %@ %@: median %.3f ms (host %.3f ms), stddev %.3f, %.0f tokens/s",
                        shape.description, precision.rawValue, med, median(hostSamples), stddev(samples), Double(tokens) / med * 1000))
+            let normFields = residualNormFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
+                                                intermediate: configuration.intermediateSize, shape: "rex " + shape.description, log: log)
             rows.append(.object([
                 ("shape", .string(shape.description)), ("batch", .number(Double(shape.batch))), ("sequence", .number(Double(shape.sequence))),
                 ("median_ms", .number(med)), ("host_median_ms", .number(median(hostSamples))), ("stddev_ms", .number(stddev(samples))),
                 ("min_ms", .number(samples.min() ?? .nan)), ("samples", .number(Double(samples.count))),
                 ("tokens_per_s", .number(Double(tokens) / med * 1000)),
-            ] + graphFields + headFields))
+            ] + graphFields + headFields + normFields))
         }
         return .object([
             ("model", .string("rex-uninlu (deberta-v2)")), ("precision", .string(precision.rawValue)), ("device", .string(context.info.name)),

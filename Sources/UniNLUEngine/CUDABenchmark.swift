@@ -115,12 +115,14 @@ public enum CUDABenchmark {
             let med = median(samples)
             log(String(format: "encoder %@ %@: median %.3f ms (host %.3f ms), stddev %.3f, %.0f tokens/s",
                        shape.description, precision.rawValue, med, median(hostSamples), stddev(samples), Double(tokens) / med * 1000))
+            let normFields = residualNormFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
+                                                intermediate: configuration.intermediateSize, shape: shape.description, log: log)
             rows.append(.object([
                 ("shape", .string(shape.description)), ("batch", .number(Double(shape.batch))), ("sequence", .number(Double(shape.sequence))),
                 ("median_ms", .number(med)), ("host_median_ms", .number(median(hostSamples))), ("stddev_ms", .number(stddev(samples))),
                 ("min_ms", .number(samples.min() ?? .nan)), ("samples", .number(Double(samples.count))),
                 ("tokens_per_s", .number(Double(tokens) / med * 1000)),
-            ] + graphFields))
+            ] + graphFields + normFields))
         }
         return .object([
             ("precision", .string(precision.rawValue)), ("device", .string(context.info.name)),
@@ -129,6 +131,17 @@ public enum CUDABenchmark {
             ("activation_pool_bytes", .number(Double(kernels.reservedActivationBytes))),
             ("shapes", .array(rows)),
         ])
+    }
+
+    /// The timed split counts of the two `linearResidualNorm` shapes of a layer (0: unfused), logged
+    /// and as JSON fields.
+    static func residualNormFields(_ kernels: CUDAKernels, rows: Int, hidden: Int, intermediate: Int, shape: String,
+                                   log: (String) -> Void) -> [(String, JSONValue)] {
+        let attention = kernels.residualNormChoice(rows: rows, out: hidden, in: hidden)
+        let output = kernels.residualNormChoice(rows: rows, out: hidden, in: intermediate)
+        func text(_ splits: Int?) -> String { splits.map { $0 == 0 ? "unfused" : "\($0) K slices" } ?? "unfused (not timed)" }
+        log("encoder \(shape): linear + residual + LayerNorm: attention output \(text(attention)), FFN output \(text(output))")
+        return [("residual_norm_splits", .object([("attention_output", .number(Double(attention ?? 0))), ("ffn_output", .number(Double(output ?? 0)))]))]
     }
 
     /// End-to-end latency of one request (text + flat schema), model already loaded and warmed up.

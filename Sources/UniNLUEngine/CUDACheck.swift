@@ -154,6 +154,32 @@ public enum CUDACheck {
                     record("linear", vars, out, ref, gemm: true)
                 } catch { fail("linear", vars, error) }
             }
+            // linearResidualNorm: LayerNorm(x · Wᵀ + b + residual), unfused (splits=0), with each split
+            // count of the fused form, and with the timed choice; widths without a warp LayerNorm stay unfused
+            let residualNormCases: [(m: Int, k: Int, n: Int)] = [(128, 3072, 768), (128, 768, 768), (7, 768, 768), (300, 3072, 768), (5, 1024, 512), (9, 64, 100)]
+            for c in residualNormCases {
+                let x = rng.floats(c.m * c.k)
+                let scale = 1 / Float(c.k).squareRoot()
+                let w = rng.floats(c.n * c.k).map { $0 * scale * 1.7 }
+                let b = rng.floats(c.n, -0.5, 0.5), r = rng.floats(c.m * c.n)
+                let gamma = rng.floats(c.n, 0.5, 1.5), beta = rng.floats(c.n, -0.5, 0.5)
+                let variants: [Int?] = [0] + gpu.residualNormSplitCandidates(rows: c.m, out: c.n, in: c.k).map { $0 } + [nil]
+                for forced in variants {
+                    gpu.forcedResidualNormSplits = forced
+                    defer { gpu.forcedResidualNormSplits = nil }
+                    var vars = "m=\(c.m) k=\(c.k) n=\(c.n) splits=\(forced.map(String.init) ?? "timed")"
+                    do {
+                        let ref = try cpu.download(cpu.linearResidualNorm(
+                            CPUMatrix(rows: c.m, columns: c.k, values: x), cpu.makeLinear(weight: w, bias: b, outFeatures: c.n, inFeatures: c.k),
+                            residual: CPUMatrix(rows: c.m, columns: c.n, values: r), cpu.makeNorm(gamma: gamma, beta: beta, epsilon: 1e-7)))
+                        let out = try gpu.download(gpu.linearResidualNorm(
+                            gpu.upload(x, rows: c.m, columns: c.k), gpu.makeLinear(weight: w, bias: b, outFeatures: c.n, inFeatures: c.k),
+                            residual: gpu.upload(r, rows: c.m, columns: c.n), gpu.makeNorm(gamma: gamma, beta: beta, epsilon: 1e-7)))
+                        if forced == nil { vars += " (chose \(gpu.residualNormChoice(rows: c.m, out: c.n, in: c.k).map(String.init) ?? "unfused, no candidates"))" }
+                        record("linearResidualNorm", vars, out, ref, gemm: true)
+                    } catch { fail("linearResidualNorm", vars, error) }
+                }
+            }
             // attention over packed sequences with key masks (incl. a fully masked sequence)
             let attentionCases: [(lengths: [Int], heads: Int, headSize: Int, masked: Bool)] = [
                 ([128], 12, 64, false), ([1, 7, 129], 12, 64, true), ([5, 3, 16], 2, 16, true), ([384, 60], 12, 64, true),
@@ -163,24 +189,25 @@ public enum CUDACheck {
                 // 4-warp blocks, several 64-key tiles (a last tile of 1 key, an exact one), the last sequence fully masked
                 ([Int](repeating: 257, count: 12) + [64, 65], 12, 64, true),
             ]
-            // FP16: tensor cores with small batches split over 4 warps by keys and wide ones sharing
-            // 64-key K/V tiles across the block (the default), wide ones sharing 16-key tiles, wide
-            // ones with per-warp tiles, without the split, and the FMA kernel.
-            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool, keyTile64: Bool)] = precision == .fp16
-                ? [(true, true, true, true), (true, true, true, false), (true, true, false, false), (true, false, true, true), (false, false, false, false)]
-                : [(false, false, false, false)]
-            for (tensorCore, split, shared, keyTile64) in attentionVariants {
+            // FP16: the 64-query-block kernel with 64-key shared K/V tiles on every case (the default),
+            // the 16-query kernels on every case (keys split over 4 warps; one warp), and the earlier wide
+            // kernels on every case (16-key shared tiles; per-warp tiles); then the FMA kernel.
+            let attentionVariants: [(tensorCore: Bool, split: Bool, shared: Bool, keyTile64: Bool, wideItems: Int)] = precision == .fp16
+                ? [(true, true, true, true, 0), (true, true, true, true, Int.max), (true, false, true, true, Int.max),
+                   (true, true, true, false, 0), (true, true, false, false, 0), (false, false, false, false, 0)]
+                : [(false, false, false, false, 0)]
+            for (tensorCore, split, shared, keyTile64, wideItems) in attentionVariants {
             gpu.tensorCoreAttention = tensorCore
             gpu.splitAttention = split
             gpu.sharedTileAttention = shared
             gpu.keyTile64Attention = keyTile64
+            gpu.attentionWideItems = wideItems
             for c in attentionCases {
-                let wide = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 } * c.heads >= 2 * context.info.multiprocessorCount
-                if tensorCore && !(shared && keyTile64) && (!wide || c.headSize != 64) { continue }  // other wide kernels: wide cases only
+                let wide = wideItems == 0
                 let kernel = tensorCore && c.headSize == 64
-                    ? (split ? "tensor-core split-keys-when-narrow" : "tensor-core")
-                        + (wide ? (shared ? (keyTile64 ? " shared-64-key-tiles" : " shared-16-key-tiles") : " per-warp-tiles") : "") : "fma"
-                if precision == .fp16 && c.headSize != 64 && !(tensorCore && split) { continue }  // the FMA kernel already ran
+                    ? "tensor-core " + (wide ? (shared ? (keyTile64 ? "shared-64-key-tiles" : "shared-16-key-tiles") : "per-warp-tiles")
+                        : (split ? "16-query-split-keys" : "16-query-one-warp")) : "fma"
+                if precision == .fp16 && c.headSize != 64 && !(tensorCore && split && keyTile64 && wide) { continue }  // the FMA kernel already ran
                 let vars = "lengths=\(c.lengths) heads=\(c.heads) head_size=\(c.headSize) masked=\(c.masked) kernel=\(kernel)"
                 do {
                     let total = c.lengths.reduce(0, +)
@@ -211,6 +238,7 @@ public enum CUDACheck {
             gpu.splitAttention = true
             gpu.sharedTileAttention = true
             gpu.keyTile64Attention = true
+            gpu.attentionWideItems = 0
             // gatherRows: exact copies (16-byte path and element path)
             for width in [768, 7, 32] {
                 let vars = "width=\(width)"

@@ -149,6 +149,9 @@ _Static_assert(sizeof(cublasLtMatmulHeuristicResult_t) == 96, "cublasLtMatmulHeu
 #define UNINLU_CUBLASLT_EPILOGUE_GELU_BIAS 36
 // cublasLtMatmulPreferenceAttributes_t
 #define UNINLU_CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES 1
+// cublasLtMatrixLayoutAttribute_t: int32_t batch count, int64_t element offset between batches
+#define UNINLU_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT 5
+#define UNINLU_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET 6
 
 typedef size_t (*PFN_cublasLtGetVersion)(void);
 typedef const char *(*PFN_cublasLtGetStatusName)(cublasStatus_t status);
@@ -161,6 +164,8 @@ typedef cublasStatus_t (*PFN_cublasLtMatmulDescSetAttribute)(cublasLtMatmulDesc_
 typedef cublasStatus_t (*PFN_cublasLtMatrixLayoutCreate)(cublasLtMatrixLayout_t *layout, int type, uint64_t rows,
                                                          uint64_t cols, int64_t ld);
 typedef cublasStatus_t (*PFN_cublasLtMatrixLayoutDestroy)(cublasLtMatrixLayout_t layout);
+typedef cublasStatus_t (*PFN_cublasLtMatrixLayoutSetAttribute)(cublasLtMatrixLayout_t layout, int attribute,
+                                                               const void *buffer, size_t bytes);
 typedef cublasStatus_t (*PFN_cublasLtMatmulPreferenceCreate)(cublasLtMatmulPreference_t *preference);
 typedef cublasStatus_t (*PFN_cublasLtMatmulPreferenceDestroy)(cublasLtMatmulPreference_t preference);
 typedef cublasStatus_t (*PFN_cublasLtMatmulPreferenceSetAttribute)(cublasLtMatmulPreference_t preference, int attribute,

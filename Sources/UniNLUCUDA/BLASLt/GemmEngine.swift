@@ -7,6 +7,11 @@ import CCUDA
 // epilogue, residual) gets descriptors once and an algorithm chosen by timing cuBLASLt's top
 // heuristic candidates on the first call (a short autotune); shapes with no candidate report
 // `false` so the caller runs the fallback kernel.
+//
+// `partials` is the split-K form without an epilogue: K cut into `splits` equal slices, one
+// strided-batched GEMM writing each slice's FP32 product, for a kernel of ours to sum with bias and
+// residual and normalise (ResidualLayerNormKernel.swift): cuBLASLt's own split-K reduce is a
+// separate ~4 µs kernel at 128 rows, and it cannot be fused with the LayerNorm that follows.
 
 final class GemmEngine {
     enum Epilogue: Equatable {
@@ -19,6 +24,8 @@ final class GemmEngine {
         var m: Int, n: Int, k: Int
         var gelu: Bool
         var residual: Bool
+        /// 0: the fused-epilogue GEMM. S ≥ 1: FP32 partial products of S slices of K (`partials`).
+        var splits = 0
     }
 
     final class Plan {
@@ -43,6 +50,9 @@ final class GemmEngine {
     var autotuneCandidates = GemmEngine.candidatesFromEnvironment ?? 6
     /// Timed runs per candidate, after one untimed run.
     var autotuneRepeats = 5
+    /// Launched before each candidate's timed runs so that the host queues them all before the first
+    /// starts (StreamHoldKernel.swift).
+    var holdStream: (() throws -> Void)?
 
     static var candidatesFromEnvironment: Int? {
         guard let text = getenvString("UNINLU_GEMM_CANDIDATES"), let value = Int(text), (1...16).contains(value) else { return nil }
@@ -89,18 +99,38 @@ final class GemmEngine {
             var transA = Int32(UNINLU_CUBLAS_OP_T), transB = Int32(UNINLU_CUBLAS_OP_N)
             try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_TRANSA), &transA, 4), "set TRANSA")
             try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_TRANSB), &transB, 4), "set TRANSB")
-            var epilogue = (key.gelu ? Epilogue.biasGelu : .bias).value
-            try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_EPILOGUE), &epilogue, 4), "set EPILOGUE")
             let t = dataType
-            try api.check(api.cublasLtMatrixLayoutCreate(&plan.a, t, UInt64(key.k), UInt64(key.n), Int64(key.k)), "layout A")
-            try api.check(api.cublasLtMatrixLayoutCreate(&plan.b, t, UInt64(key.k), UInt64(key.m), Int64(key.k)), "layout B")
-            try api.check(api.cublasLtMatrixLayoutCreate(&plan.c, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout C")
-            try api.check(api.cublasLtMatrixLayoutCreate(&plan.d, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout D")
+            if key.splits > 0 {
+                // Batch s: A = W[:, s·K/S ..], B = x[:, s·K/S ..] (same leading dimension K, offset K/S
+                // elements), D = the s-th [m x n] FP32 block. The default epilogue: none.
+                let slice = key.k / key.splits, outputType = Int32(UNINLU_CUDA_R_32F)
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.a, t, UInt64(slice), UInt64(key.n), Int64(key.k)), "layout A")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.b, t, UInt64(slice), UInt64(key.m), Int64(key.k)), "layout B")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.c, outputType, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout C")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.d, outputType, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout D")
+                try setBatch(plan.a, count: key.splits, offset: slice)
+                try setBatch(plan.b, count: key.splits, offset: slice)
+                try setBatch(plan.c, count: key.splits, offset: key.m * key.n)
+                try setBatch(plan.d, count: key.splits, offset: key.m * key.n)
+            } else {
+                var epilogue = (key.gelu ? Epilogue.biasGelu : .bias).value
+                try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_EPILOGUE), &epilogue, 4), "set EPILOGUE")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.a, t, UInt64(key.k), UInt64(key.n), Int64(key.k)), "layout A")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.b, t, UInt64(key.k), UInt64(key.m), Int64(key.k)), "layout B")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.c, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout C")
+                try api.check(api.cublasLtMatrixLayoutCreate(&plan.d, t, UInt64(key.n), UInt64(key.m), Int64(key.n)), "layout D")
+            }
         } catch {
             destroy(plan)
             throw error
         }
         return plan
+    }
+
+    private func setBatch(_ layout: cublasLtMatrixLayout_t?, count: Int, offset: Int) throws {
+        var batches = Int32(count), stride = Int64(offset)
+        try api.check(api.cublasLtMatrixLayoutSetAttribute(layout, Int32(UNINLU_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT), &batches, 4), "set BATCH_COUNT")
+        try api.check(api.cublasLtMatrixLayoutSetAttribute(layout, Int32(UNINLU_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET), &stride, 8), "set STRIDED_BATCH_OFFSET")
     }
 
     private func setBias(_ plan: Plan, _ bias: CUdeviceptr) throws {
@@ -141,6 +171,31 @@ final class GemmEngine {
         return true
     }
 
+    /// FP32 partial products of `x · Wᵀ` over `splits` equal slices of K, into `output` as [splits x
+    /// m x n] floats (K a multiple of splits; slices of whole 16-byte rows). Returns false when
+    /// cuBLASLt has no algorithm for the shape.
+    func partials(x: CUdeviceptr, weight: CUdeviceptr, output: CUdeviceptr, m: Int, n: Int, k: Int, splits: Int) throws -> Bool {
+        guard splits >= 1, k % splits == 0 else {
+            throw CUDAError.shapeMismatch(op: "linear", detail: "K \(k) does not split into \(splits) slices")
+        }
+        let key = Key(m: m, n: n, k: k, gelu: false, residual: false, splits: splits)
+        if let recorder = context.recorder,
+           try recorder.intercept(.gemm(shape: [m, n, k, 0, 0, splits], pointers: [x, weight, 0, 0, output])) {
+            return plans[key]?.algo != nil
+        }
+        let plan: Plan
+        if let existing = plans[key] {
+            plan = existing
+        } else {
+            plan = try makePlan(key)
+            plans[key] = plan
+            try choose(plan, x: x, weight: weight, residual: nil, output: output)
+        }
+        guard var algo = plan.algo else { return false }
+        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: nil, output: output), "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
+        return true
+    }
+
     /// Picks the algorithm: cuBLASLt's heuristic candidates, each timed with events on the real
     /// operands (the output is rewritten identically by every run), fastest kept.
     private func choose(_ plan: Plan, x: CUdeviceptr, weight: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr) throws {
@@ -161,6 +216,7 @@ final class GemmEngine {
         for candidate in usable.prefix(autotuneCandidates) {
             var algo = candidate.algo
             guard run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) == 0 else { continue }
+            try holdStream?()
             try start.record()
             let repeats = autotuneRepeats
             var failed = false

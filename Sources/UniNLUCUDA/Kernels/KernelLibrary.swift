@@ -4,7 +4,7 @@
 public enum KernelLibrary {
     public static func source(fp16: Bool) -> String {
         "#define UNINLU_FP16 \(fp16 ? 1 : 0)\n" + KernelPrelude.source + "\n"
-            + [ConvertKernel.source, LayerNormKernel.source, EmbeddingKernel.source, GatherRowsKernel.source,
+            + [ConvertKernel.source, StreamHoldKernel.source, LayerNormKernel.source, ResidualLayerNormKernel.source, EmbeddingKernel.source, GatherRowsKernel.source,
                AttentionKernel.source, AttentionKeyTile64Kernel.source, LinearFallbackKernel.source, DisentangledAttentionKernel.source,
                ConvolutionKernel.source, RotaryPairScoresKernel.source].joined(separator: "\n")
     }
@@ -20,7 +20,7 @@ public enum KernelLibrary {
     }
 
     public static var names: [String] {
-        ConvertKernel.names + LayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
+        ConvertKernel.names + StreamHoldKernel.names + LayerNormKernel.names + ResidualLayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
             + AttentionKernel.names + AttentionKeyTile64Kernel.names + LinearFallbackKernel.names
             + DisentangledAttentionKernel.names + ConvolutionKernel.names + RotaryPairScoresKernel.names
     }

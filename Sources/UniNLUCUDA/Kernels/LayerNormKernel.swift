@@ -20,27 +20,25 @@ enum LayerNormKernel {
         for (int i = threadIdx.x; i < width; i += blockDim.x)
             store_act(y, base + i, (row[i] - mean) * inv * gamma[i] + beta[i]);
     }
+    // One warp's row of 256·C columns, 8 values a lane per 256 columns (lane·8 + c·256 ...).
+    // gamma and beta are loaded first: their loads wait neither on the row's nor on the two
+    // reductions (at 128 rows the kernel is a chain of latencies, not bandwidth).
     template <int C>
-    __device__ __forceinline__ void layer_norm_warp_rows(const act_t* x, act_t* y, const float* gamma, const float* beta, int rows, float eps) {
-        const int lane = threadIdx.x & 31;
-        const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-        if (row >= rows) return;
-        const int width = C * 256;
-        const act_t* xr = x + (long)row * width;
-        // gamma and beta first: their loads do not wait on the row's, nor on the two reductions (at
-        // 128 rows the kernel is a chain of latencies, not bandwidth).
-        float4 gb[C][4];
+    __device__ __forceinline__ void warp_row_load_affine(float4 (&gb)[C][4], const float* gamma, const float* beta, int lane) {
         #pragma unroll
         for (int c = 0; c < C; ++c) {
             const int col = c * 256 + lane * 8;
             gb[c][0] = *reinterpret_cast<const float4*>(gamma + col); gb[c][1] = *reinterpret_cast<const float4*>(gamma + col + 4);
             gb[c][2] = *reinterpret_cast<const float4*>(beta + col); gb[c][3] = *reinterpret_cast<const float4*>(beta + col + 4);
         }
-        float v[C][8];
+    }
+    // Two-pass statistics of the warp's row `v`, then (v - mean) · inv · gamma + beta into `yr`.
+    template <int C>
+    __device__ __forceinline__ void warp_row_normalize_store(const float (&v)[C][8], const float4 (&gb)[C][4], act_t* yr, float eps, int lane) {
+        const int width = C * 256;
         float s = 0.f;
         #pragma unroll
         for (int c = 0; c < C; ++c) {
-            load_act8(xr + c * 256 + lane * 8, v[c]);
             #pragma unroll
             for (int i = 0; i < 8; ++i) s += v[c][i];
         }
@@ -52,7 +50,6 @@ enum LayerNormKernel {
             for (int i = 0; i < 8; ++i) { const float d = v[c][i] - mean; q += d * d; }
         }
         const float inv = rsqrtf(warp_sum(q) / width + eps);
-        act_t* yr = y + (long)row * width;
         #pragma unroll
         for (int c = 0; c < C; ++c) {
             const int col = c * 256 + lane * 8;
@@ -64,6 +61,20 @@ enum LayerNormKernel {
             for (int i = 0; i < 8; ++i) o[i] = (v[c][i] - mean) * inv * g[i] + b[i];
             store_act8(yr + col, o);
         }
+    }
+    template <int C>
+    __device__ __forceinline__ void layer_norm_warp_rows(const act_t* x, act_t* y, const float* gamma, const float* beta, int rows, float eps) {
+        const int lane = threadIdx.x & 31;
+        const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+        if (row >= rows) return;
+        const int width = C * 256;
+        const act_t* xr = x + (long)row * width;
+        float4 gb[C][4];
+        warp_row_load_affine<C>(gb, gamma, beta, lane);
+        float v[C][8];
+        #pragma unroll
+        for (int c = 0; c < C; ++c) load_act8(xr + c * 256 + lane * 8, v[c]);
+        warp_row_normalize_store<C>(v, gb, y + (long)row * width, eps, lane);
     }
     extern "C" __global__ void layer_norm_warp_c1(const act_t* x, act_t* y, const float* g, const float* b, int rows, float eps) { layer_norm_warp_rows<1>(x, y, g, b, rows, eps); }
     extern "C" __global__ void layer_norm_warp_c2(const act_t* x, act_t* y, const float* g, const float* b, int rows, float eps) { layer_norm_warp_rows<2>(x, y, g, b, rows, eps); }

@@ -14,6 +14,7 @@ struct BLASLtAPI: @unchecked Sendable {
     let cublasLtMatmulDescSetAttribute: PFN_cublasLtMatmulDescSetAttribute
     let cublasLtMatrixLayoutCreate: PFN_cublasLtMatrixLayoutCreate
     let cublasLtMatrixLayoutDestroy: PFN_cublasLtMatrixLayoutDestroy
+    let cublasLtMatrixLayoutSetAttribute: PFN_cublasLtMatrixLayoutSetAttribute
     let cublasLtMatmulPreferenceCreate: PFN_cublasLtMatmulPreferenceCreate
     let cublasLtMatmulPreferenceDestroy: PFN_cublasLtMatmulPreferenceDestroy
     let cublasLtMatmulPreferenceSetAttribute: PFN_cublasLtMatmulPreferenceSetAttribute
@@ -34,6 +35,7 @@ struct BLASLtAPI: @unchecked Sendable {
         cublasLtMatmulDescSetAttribute = try l.symbol("cublasLtMatmulDescSetAttribute")
         cublasLtMatrixLayoutCreate = try l.symbol("cublasLtMatrixLayoutCreate")
         cublasLtMatrixLayoutDestroy = try l.symbol("cublasLtMatrixLayoutDestroy")
+        cublasLtMatrixLayoutSetAttribute = try l.symbol("cublasLtMatrixLayoutSetAttribute")
         cublasLtMatmulPreferenceCreate = try l.symbol("cublasLtMatmulPreferenceCreate")
         cublasLtMatmulPreferenceDestroy = try l.symbol("cublasLtMatmulPreferenceDestroy")
         cublasLtMatmulPreferenceSetAttribute = try l.symbol("cublasLtMatmulPreferenceSetAttribute")

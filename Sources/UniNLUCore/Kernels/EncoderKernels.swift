@@ -31,6 +31,10 @@ public protocol EncoderKernels: AnyObject {
     /// LayerNorm over each row, with statistics in FP32.
     func layerNorm(_ x: Activations, _ norm: Norm) throws -> Activations
 
+    /// `LayerNorm(x · Wᵀ + b + residual)`, the end of a post-LN sublayer. The default is `linear`
+    /// then `layerNorm`; a backend may fuse the two.
+    func linearResidualNorm(_ x: Activations, _ layer: Linear, residual: Activations, _ norm: Norm) throws -> Activations
+
     /// Multi-head scaled-dot-product attention over packed sequences. `qkv` rows hold
     /// [q | k | v], each `heads * headSize` wide. Returns the concatenated heads.
     func attention(qkv: Activations, sequences: PackedSequences, heads: Int, headSize: Int) throws -> Activations
@@ -45,4 +49,10 @@ public protocol EncoderKernels: AnyObject {
     /// Runs `body` (ops of this backend only; no downloads) and returns its outputs; a backend may
     /// replay what an earlier call of the same `shape` issued instead (ReplayableForward.swift).
     func replayable(_ shape: ForwardShape, _ body: () throws -> [Activations]) throws -> [Activations]
+}
+
+extension EncoderKernels {
+    public func linearResidualNorm(_ x: Activations, _ layer: Linear, residual: Activations, _ norm: Norm) throws -> Activations {
+        try layerNorm(linear(x, layer, activation: .none, residual: residual), norm)
+    }
 }

@@ -58,11 +58,9 @@ public final class BertEncoder<K: EncoderKernels> {
             let layer = layers[index]
             let qkv = try kernels.linear(hidden, layer.qkv, activation: .none, residual: nil)
             let context = try kernels.attention(qkv: qkv, sequences: sequences, heads: heads, headSize: configuration.headSize)
-            let attended = try kernels.layerNorm(
-                kernels.linear(context, layer.attentionOutput, activation: .none, residual: hidden), layer.attentionNorm)
+            let attended = try kernels.linearResidualNorm(context, layer.attentionOutput, residual: hidden, layer.attentionNorm)
             let intermediate = try kernels.linear(attended, layer.intermediate, activation: .gelu, residual: nil)
-            hidden = try kernels.layerNorm(
-                kernels.linear(intermediate, layer.output, activation: .none, residual: attended), layer.outputNorm)
+            hidden = try kernels.linearResidualNorm(intermediate, layer.output, residual: attended, layer.outputNorm)
         }
         return hidden
     }

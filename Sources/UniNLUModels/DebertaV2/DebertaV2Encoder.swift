@@ -100,11 +100,9 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
             let qkv = try kernels.linear(hidden, layer.qkv, activation: .none, residual: nil)
             let context = try kernels.disentangledAttention(
                 qkv: qkv, positionProjections: layer.positionProjections, layout: layout, heads: heads, headSize: configuration.headSize)
-            let attended = try kernels.layerNorm(
-                kernels.linear(context, layer.attentionOutput, activation: .none, residual: hidden), layer.attentionNorm)
+            let attended = try kernels.linearResidualNorm(context, layer.attentionOutput, residual: hidden, layer.attentionNorm)
             let intermediate = try kernels.linear(attended, layer.intermediate, activation: .gelu, residual: nil)
-            hidden = try kernels.layerNorm(
-                kernels.linear(intermediate, layer.output, activation: .none, residual: attended), layer.outputNorm)
+            hidden = try kernels.linearResidualNorm(intermediate, layer.output, residual: attended, layer.outputNorm)
             if index == 0, let convolution {
                 hidden = try kernels.layerNorm(
                     kernels.convolution(embedded, convolution.conv, sequences: sequences, activation: .gelu, residual: hidden),

@@ -1,0 +1,155 @@
+import CCUDA
+
+// The end of a post-LN sublayer, LayerNorm(x · Wᵀ + b + residual), for few rows: cuBLASLt writes the
+// FP32 products of S slices of K (GemmEngine.partials, one strided-batched GEMM, no epilogue) and
+// one kernel sums them with bias and residual and normalises the row. At 128 rows the unfused path
+// is a GEMM whose best algorithm is split-K, cuBLASLt's own split-K reduce (~4 µs), and our
+// LayerNorm (~3 µs); here the reduce and the LayerNorm are one warp-per-row pass. The pre-norm sum
+// stays in FP32 (the unfused path rounds it to FP16 once).
+//
+// The split count (0 = the unfused path) is chosen per (rows, out, in) by timing every candidate on
+// the real operands at first use, as the GEMM autotune does, and travels in engine plans.
+
+enum ResidualLayerNormKernel {
+    static let source = #"""
+    template <int C>
+    __device__ __forceinline__ void residual_layer_norm_rows(const float* __restrict__ partials, int splits, long splitStride,
+            const act_t* __restrict__ bias, const act_t* __restrict__ residual, act_t* __restrict__ y,
+            const float* __restrict__ gamma, const float* __restrict__ beta, int rows, float eps) {
+        const int lane = threadIdx.x & 31;
+        const int row = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+        if (row >= rows) return;
+        const int width = C * 256;
+        float4 gb[C][4];
+        warp_row_load_affine<C>(gb, gamma, beta, lane);
+        float v[C][8];
+        #pragma unroll
+        for (int c = 0; c < C; ++c) {
+            const int col = c * 256 + lane * 8;
+            float b[8];
+            load_act8(residual + (long)row * width + col, v[c]);
+            load_act8(bias + col, b);
+            #pragma unroll
+            for (int i = 0; i < 8; ++i) v[c][i] += b[i];
+        }
+        for (int s = 0; s < splits; ++s) {
+            const float* p = partials + s * splitStride + (long)row * width;
+            #pragma unroll
+            for (int c = 0; c < C; ++c) {
+                const int col = c * 256 + lane * 8;
+                const float4 a = *reinterpret_cast<const float4*>(p + col), d = *reinterpret_cast<const float4*>(p + col + 4);
+                v[c][0] += a.x; v[c][1] += a.y; v[c][2] += a.z; v[c][3] += a.w;
+                v[c][4] += d.x; v[c][5] += d.y; v[c][6] += d.z; v[c][7] += d.w;
+            }
+        }
+        warp_row_normalize_store<C>(v, gb, y + (long)row * width, eps, lane);
+    }
+    extern "C" __global__ void residual_layer_norm_c1(const float* partials, int splits, long splitStride, const act_t* bias, const act_t* residual,
+            act_t* y, const float* g, const float* b, int rows, float eps) { residual_layer_norm_rows<1>(partials, splits, splitStride, bias, residual, y, g, b, rows, eps); }
+    extern "C" __global__ void residual_layer_norm_c2(const float* partials, int splits, long splitStride, const act_t* bias, const act_t* residual,
+            act_t* y, const float* g, const float* b, int rows, float eps) { residual_layer_norm_rows<2>(partials, splits, splitStride, bias, residual, y, g, b, rows, eps); }
+    extern "C" __global__ void residual_layer_norm_c3(const float* partials, int splits, long splitStride, const act_t* bias, const act_t* residual,
+            act_t* y, const float* g, const float* b, int rows, float eps) { residual_layer_norm_rows<3>(partials, splits, splitStride, bias, residual, y, g, b, rows, eps); }
+    extern "C" __global__ void residual_layer_norm_c4(const float* partials, int splits, long splitStride, const act_t* bias, const act_t* residual,
+            act_t* y, const float* g, const float* b, int rows, float eps) { residual_layer_norm_rows<4>(partials, splits, splitStride, bias, residual, y, g, b, rows, eps); }
+    """#
+    static let names = (1...4).map { "residual_layer_norm_c\($0)" }
+
+    static func kernel(width: Int) -> String? {
+        LayerNormKernel.warpKernel(width: width) == nil ? nil : "residual_layer_norm_c\(width / 256)"
+    }
+
+    /// Split counts tried, besides the unfused path.
+    static let candidateSplits = [1, 2, 3, 4, 6, 8]
+    /// FP32 partial products are not worth their traffic past this (32 MiB: at 768 columns, 4 splits
+    /// of 2,730 rows). Wide batches keep the unfused path, whose GEMM is compute-bound.
+    static let maxPartialBytes = 32 << 20
+
+    /// The split counts worth timing for this shape: slices of whole 16-byte rows, partials under the cap.
+    static func splits(rows m: Int, out n: Int, in k: Int, elementSize: Int) -> [Int] {
+        candidateSplits.filter { s in
+            k % s == 0 && ((k / s) * elementSize) % 16 == 0 && s * m * n * 4 <= maxPartialBytes
+        }
+    }
+}
+
+/// Op entry: `LayerNorm(x · Wᵀ + b + residual)` by the timed choice for the shape.
+enum ResidualLayerNormOp {
+    struct Shape: Hashable { var m: Int, n: Int, k: Int }
+
+    static func run(_ k: CUDAKernels, _ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
+        guard x.columns == layer.inFeatures, residual.rows == x.rows, residual.columns == layer.outFeatures, norm.width == layer.outFeatures else {
+            throw CUDAError.shapeMismatch(
+                op: "linearResidualNorm",
+                detail: "x \(x.rows)x\(x.columns), layer \(layer.outFeatures)x\(layer.inFeatures), residual \(residual.rows)x\(residual.columns), norm \(norm.width)")
+        }
+        let shape = Shape(m: x.rows, n: layer.outFeatures, k: layer.inFeatures)
+        let candidates = k.residualNormSplitCandidates(rows: shape.m, out: shape.n, in: shape.k)
+        guard !candidates.isEmpty else { return try unfused(k, x, layer, residual: residual, norm) }
+        let splits: Int
+        if let forced = k.forcedResidualNormSplits, forced == 0 || candidates.contains(forced) {
+            splits = forced
+        } else if let chosen = k.residualNormSplits[shape] {
+            splits = chosen
+        } else if k.context.recorder.map({ $0.mode == .dryRun }) ?? true {
+            splits = try choose(k, x, layer, residual: residual, norm, candidates: candidates)
+            k.residualNormSplits[shape] = splits
+        } else {
+            // Capturing or patching a graph without a choice (impossible after its dry run): issue nothing timed.
+            splits = 0
+        }
+        guard splits > 0 else { return try unfused(k, x, layer, residual: residual, norm) }
+        let y = try k.makeMatrix(rows: shape.m, columns: shape.n)
+        let partials = try k.allocateFloats(splits * shape.m * shape.n)
+        if try !fused(k, x, layer, residual: residual, norm, splits: splits, partials: partials.pointer, into: y) {
+            return try unfused(k, x, layer, residual: residual, norm)
+        }
+        return y
+    }
+
+    static func unfused(_ k: CUDAKernels, _ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
+        try LayerNormOp.run(k, LinearOp.run(k, x, layer, activation: .none, residual: residual), norm)
+    }
+
+    /// The partials GEMM and the summing LayerNorm; false when cuBLASLt has no algorithm for the slices.
+    static func fused(_ k: CUDAKernels, _ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm,
+                      splits: Int, partials: CUdeviceptr, into y: CUDAMatrix) throws -> Bool {
+        let m = x.rows, n = layer.outFeatures
+        guard let name = ResidualLayerNormKernel.kernel(width: n),
+              try k.gemm.partials(x: x.pointer, weight: layer.weight.pointer, output: partials, m: m, n: n, k: layer.inFeatures, splits: splits)
+        else { return false }
+        let perBlock = LayerNormKernel.warpRowsPerBlock
+        try k.context.launch(
+            k.function(name), name: name, grid: ((m + perBlock - 1) / perBlock, 1, 1), block: (32 * perBlock, 1, 1),
+            [.pointer(partials), .int32(Int32(splits)), .int64(Int64(m * n)), .pointer(layer.bias.pointer), .pointer(residual.pointer),
+             .pointer(y.pointer), .pointer(norm.gamma), .pointer(norm.beta), .int32(Int32(m)), .float(norm.epsilon)])
+        return true
+    }
+
+    /// Times the unfused path and each split count on the real operands (one untimed run, which also
+    /// tunes the GEMMs, then `repeats` timed behind a stream hold, as a graph replay runs them) and
+    /// returns the fastest (0: unfused).
+    static func choose(_ k: CUDAKernels, _ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm,
+                       candidates: [Int], repeats: Int = 10) throws -> Int {
+        let m = x.rows, n = layer.outFeatures
+        let y = try k.makeMatrix(rows: m, columns: n)
+        let partials = try k.allocateFloats((candidates.max() ?? 1) * m * n)
+        let start = try k.context.makeEvent(), end = try k.context.makeEvent()
+        var best = (splits: 0, micros: Double.infinity)
+        for splits in [0] + candidates {
+            let body: () throws -> Bool = {
+                if splits == 0 { _ = try unfused(k, x, layer, residual: residual, norm); return true }
+                return try fused(k, x, layer, residual: residual, norm, splits: splits, partials: partials.pointer, into: y)
+            }
+            guard try body() else { continue }
+            try k.holdStream()
+            try start.record()
+            for _ in 0..<repeats { _ = try body() }
+            try end.record()
+            try end.synchronize()
+            let micros = try end.milliseconds(since: start) * 1000 / Double(repeats)
+            if micros < best.micros { best = (splits, micros) }
+        }
+        return best.splits
+    }
+}
