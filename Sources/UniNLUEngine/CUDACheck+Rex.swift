@@ -115,7 +115,7 @@ extension CUDACheck {
                 }
                 let items = c.lengths.reduce(0) { $0 + ($1 + 15) / 16 }
                 let tcItems = c.lengths.reduce(0) { $0 + ($1 + 63) / 64 }
-                let wide = (kernel == "fma" ? items : tcItems) * c.heads >= 2 * context.info.multiprocessorCount
+                let wide = kernel == "fma" ? items * c.heads >= 2 * context.info.multiprocessorCount : tcItems * c.heads >= gpu.disentangledWideItems
                 // The staged-relative-rows kernel runs only for 4-warp blocks; narrow cases take tc-staged.
                 if kernel.hasPrefix("tc-staged-rel") && !wide { continue }
                 // The staged split-key kernel runs only for small batches; wide cases take mma (run above).

@@ -518,10 +518,10 @@ enum AttentionOp {
         }
         let scale = 1 / Float(headSize).squareRoot()
         if k.precision == .fp16, headSize == 64, k.tensorCoreAttention {
-            // 4 warps (64 queries) per block when that fills the GPU twice over; else 16-query items,
-            // each split over 4 warps by keys (one warp per item: UNINLU_ATTENTION=nosplit or mma).
-            let wide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
+            // 4 warps (64 queries) per block from `attentionWideItems` (by default always); else 16-query
+            // items, each split over 4 warps by keys (one warp per item: UNINLU_ATTENTION=nosplit or mma).
             let choice = getenvString("UNINLU_ATTENTION")
+            let wide = staged.tensorCoreItemCount * heads >= k.attentionWideItems
             let split = !wide && choice != "mma" && k.splitAttention
             // Wide: K/V tiles shared by the block's warps (UNINLU_ATTENTION=perwarp: each warp its own).
             let shared = wide && k.sharedTileAttention

@@ -714,7 +714,7 @@ enum DisentangledAttentionOp {
                 staged.tensorCoreNarrowItemCount = narrow.count / 8
             }
             guard let wideItems = staged.tensorCoreItems, let narrowItems = staged.tensorCoreNarrowItems else { return out }
-            let tcWide = staged.tensorCoreItemCount * heads >= 2 * k.context.info.multiprocessorCount
+            let tcWide = staged.tensorCoreItemCount * heads >= k.disentangledWideItems
             // Enough items for 4-warp blocks: the staged kernel by default (relative rows staged too,
             // unless turned off). Too few: one-warp blocks, or (default, unstaged kernel) 4-warp blocks
             // that split each 16-query item's keys.
