@@ -23,6 +23,10 @@ public final class CPUKernels: EncoderKernels {
 
     public init() {}
 
+    /// Exact lengths by default (padding only costs the CPU time); tests set a bucket to check that
+    /// a graph's padding leaves every real row's result unchanged.
+    public var lengthBucket = 1
+
     public func makeLinear(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int) throws -> CPULinear {
         guard weight.count == outFeatures * inFeatures, bias.count == outFeatures else {
             throw CPUKernelError.shapeMismatch(op: "linear", detail: "weight \(weight.count), bias \(bias.count) for \(outFeatures)x\(inFeatures)")

@@ -18,6 +18,9 @@ extension CUDAKernels {
 
     public var graphCounters: CUDAGraphCounters { graphCache.counters }
 
+    /// The policy's bucket while graphs are on (padding buys nothing without replays).
+    public var lengthBucket: Int { graphCache.policy.maxGraphs > 0 ? max(1, graphCache.policy.lengthBucket) : 1 }
+
     public func replayable(_ shape: ForwardShape, _ body: () throws -> [CUDAMatrix]) throws -> [CUDAMatrix] {
         let policy = graphCache.policy
         guard policy.maxGraphs > 0, shape.tokens <= policy.maxTokens, context.recorder == nil else {

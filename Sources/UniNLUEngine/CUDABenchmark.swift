@@ -144,27 +144,45 @@ public enum CUDABenchmark {
         return [("residual_norm_splits", .object([("attention_output", .number(Double(attention ?? 0))), ("ffn_output", .number(Double(output ?? 0)))]))]
     }
 
+    /// `count` texts of different lengths from `text`: the text, then the text extended by 1, 2, …
+    /// of its own characters (cyclically), as traffic whose lengths vary request by request.
+    public static func textVariants(_ text: String, count: Int) -> [String] {
+        let characters = Array(text)
+        guard !characters.isEmpty else { return [text] }
+        return (0..<max(1, count)).map { extra in text + String((0..<extra).map { characters[$0 % characters.count] }) }
+    }
+
     /// End-to-end latency of one request (text + flat schema), model already loaded and warmed up.
+    /// With `variants` > 1 the requests cycle through that many texts of different lengths
+    /// (`textVariants`), so that CUDA graphs meet new shapes as varied traffic would.
     public static func endToEnd(modelDirectory: URL, backend: Backend, precision: ComputePrecision, text: String, labels: [String],
                                 warmup: Int, iterations: Int, fp16RecheckMargin: Float? = nil, graphPolicy: CUDAGraphPolicy = CUDAGraphPolicy(),
-                                log: (String) -> Void) async throws -> JSONValue {
+                                variants: Int = 1, log: (String) -> Void) async throws -> JSONValue {
+        let texts = textVariants(text, count: variants)
+        var next = 0
+        func nextText() -> String {
+            defer { next += 1 }
+            return texts[next % texts.count]
+        }
         let loadStart = Date()
         let model = try LoadedModel.load(modelDirectory: modelDirectory, backend: backend, precision: precision,
                                          fp16RecheckMargin: fp16RecheckMargin, graphPolicy: graphPolicy)
         let schema = try Schema(json: .array(labels.map { .string($0) }))
         let first = try await model.predict(text: text, schema: schema)
         let firstResultSeconds = Date().timeIntervalSince(loadStart)
-        for _ in 0..<warmup { _ = try await model.predict(text: text, schema: schema) }
+        for _ in 0..<warmup { _ = try await model.predict(text: nextText(), schema: schema) }
         var samples: [Double] = []
         for _ in 0..<iterations {
+            let request = nextText()
             let start = Date()
-            _ = try await model.predict(text: text, schema: schema)
+            _ = try await model.predict(text: request, schema: schema)
             samples.append(Date().timeIntervalSince(start) * 1000)
         }
         let med = median(samples)
         let graphs = try await model.cudaGraphCounters()
-        log(String(format: "end-to-end %@ %@: median %.3f ms, load to first result %.2f s; CUDA graphs: %@", backend.rawValue, precision.rawValue,
-                   med, firstResultSeconds, graphs.map(CUDACheck.describe) ?? "none"))
+        let varied = texts.count > 1 ? " over \(texts.count) text lengths (length bucket \(graphPolicy.lengthBucket))" : ""
+        log(String(format: "end-to-end %@ %@%@: median %.3f ms, load to first result %.2f s; CUDA graphs: %@", backend.rawValue, precision.rawValue,
+                   varied, med, firstResultSeconds, graphs.map(CUDACheck.describe) ?? "none"))
         // Rex: the model calls one request makes (jobs and their lengths), so that the PyTorch side
         // (scripts/gpu/bench_deberta.py) can run the same forwards.
         var recheckFields: [(String, JSONValue)] = []
@@ -179,7 +197,7 @@ public enum CUDABenchmark {
         }
         let policyJSON: JSONValue = .object([
             ("max_graphs", .number(Double(graphPolicy.maxGraphs))), ("capture_after", .number(Double(graphPolicy.captureAfter))),
-            ("max_tokens", .number(Double(graphPolicy.maxTokens))),
+            ("max_tokens", .number(Double(graphPolicy.maxTokens))), ("length_bucket", .number(Double(graphPolicy.lengthBucket))),
         ])
         var graphFields: [(String, JSONValue)] = [("cuda_graph_policy", policyJSON)]
         if let graphs {
@@ -191,7 +209,7 @@ public enum CUDABenchmark {
         }
         let base: [(String, JSONValue)] = [
             ("backend", .string(model.backend.rawValue)), ("precision", .string(precision.rawValue)),
-            ("text", .string(text)), ("labels", .array(labels.map { .string($0) })),
+            ("text", .string(text)), ("text_variants", .number(Double(texts.count))), ("labels", .array(labels.map { .string($0) })),
             ("median_ms", .number(med)), ("stddev_ms", .number(stddev(samples))), ("min_ms", .number(samples.min() ?? .nan)),
             ("samples", .number(Double(samples.count))), ("load_to_first_result_s", .number(firstResultSeconds)),
             ("output", first.json),

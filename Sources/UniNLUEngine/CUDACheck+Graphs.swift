@@ -8,7 +8,8 @@ import UniNLUPipelines
 // first call runs op by op (the reference: same kernels, same tuned GEMMs), the second captures and
 // replays, the third replays with its inputs patched in. Then a pair of texts of one shape but
 // other tokens: the second only replays the graph captured from the first, so its result proves
-// that the inputs reach the graph (not the captured ones).
+// that the inputs reach the graph (not the captured ones); and a pair of SiameseUIE texts of other
+// lengths within one length bucket, which share a graph the same way.
 
 extension CUDACheck {
     public static func runGraphs(siameseFixtures: URL, rexFixtures: URL?, precision: ComputePrecision,
@@ -44,11 +45,12 @@ extension CUDACheck {
         /// by op first (the reference), the first is then captured and replayed, and the second run
         /// again only replays the first's graphs with its own tokens.
         func sameShapeOtherTokens(_ family: String, model: LoadedModel, minimumReplays: Int, values: () -> [Float], reset: () -> Void,
-                                  _ predict: (String, Schema) async throws -> JSONValue) async {
-            let name = "\(family) same shape, other tokens"
+                                  texts: (first: String, second: String) = ("张三明天从北京出发去上海", "李四后天从广州出发去深圳"),
+                                  name: String? = nil, _ predict: (String, Schema) async throws -> JSONValue) async {
+            let name = name ?? "\(family) same shape, other tokens"
             do {
                 let schema = try Schema(json: .object([("人物", .null), ("地点", .null)]))
-                let first = "张三明天从北京出发去上海", second = "李四后天从广州出发去深圳"
+                let (first, second) = texts
                 reset()
                 let reference = try await predict(second, schema)
                 let referenceValues = values()
@@ -83,6 +85,12 @@ extension CUDACheck {
             }
         }
         await sameShapeOtherTokens("siamese", model: siameseModel, minimumReplays: 2, values: { capture.values }, reset: { capture.reset() }) {
+            try await run.predict(text: $0, schema: $1).json
+        }
+        // Texts of 14 and 16 tokens: one shape under the length bucket (8), so the second replays the
+        // first's graphs with its own, longer, tokens.
+        await sameShapeOtherTokens("siamese", model: siameseModel, minimumReplays: 2, values: { capture.values }, reset: { capture.reset() },
+                                   texts: ("张三明天从北京出发去上海", "李四后天从广州出发去深圳了吗"), name: "siamese other lengths, one length bucket") {
             try await run.predict(text: $0, schema: $1).json
         }
         if let counters = try await siameseModel.cudaGraphCounters() {

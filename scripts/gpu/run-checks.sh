@@ -56,6 +56,11 @@ MODEL=/tmp/bench-model
 python3 scripts/gpu/bench_bert.py make-model "$MODEL" Tests/Fixtures/siamese_uie/model 2>&1 | tail -2 | tee -a "$OUT/run.log"
 timeout 240 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
     --iterations 50 --warmup 10 --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物 --output "$OUT/uninlu-bench.json" 2>&1 | tee -a "$OUT/run.log"
+# Traffic of varied lengths: the request over 64 texts of different lengths, with length buckets,
+# with graphs keyed on exact lengths, and op by op (UniNLU only).
+timeout 240 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 1x128 --iterations 20 \
+    --text "帮我定一张明天去上海的机票" --labels 出发地,目的地,时间,人物 --text-variants 64 --output "$OUT/uninlu-bench-varied.json" 2>&1 \
+    | grep end-to-end | sed 's/^/[varied lengths] /' | tee -a "$OUT/run.log"
 # The wide attention kernel's earlier form (per-warp K/V tiles), always: it is cheap.
 UNINLU_ATTENTION=perwarp timeout 60 "$BIN" bench --model "$MODEL" --backend cuda --precision fp16 --shapes 128x128,8x512 --iterations 20 \
     --output "$OUT/uninlu-bench-fp16-perwarp-attention.json" 2>&1 | sed 's/^/[perwarp attention] /' | tee -a "$OUT/run.log"

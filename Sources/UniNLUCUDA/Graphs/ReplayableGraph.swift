@@ -51,11 +51,16 @@ public struct CUDAGraphPolicy: Sendable, Equatable {
     /// Larger forwards (packed rows) are never captured: the GPU, not the host, bounds them, and
     /// each graph keeps its activations.
     public var maxTokens: Int
+    /// Models pad their sequences with masked rows up to a multiple of this many tokens (SiameseUIE's
+    /// text windows and hints), so that requests of nearby lengths replay one graph; 1: exact
+    /// lengths, every new length its own shape. Padding never changes a real row's result.
+    public var lengthBucket: Int
 
-    public init(maxGraphs: Int = 64, captureAfter: Int = 1, maxTokens: Int = 2048) {
+    public init(maxGraphs: Int = 64, captureAfter: Int = 1, maxTokens: Int = 2048, lengthBucket: Int = 8) {
         self.maxGraphs = maxGraphs
         self.captureAfter = captureAfter
         self.maxTokens = maxTokens
+        self.lengthBucket = lengthBucket
     }
 
     public static let disabled = CUDAGraphPolicy(maxGraphs: 0)

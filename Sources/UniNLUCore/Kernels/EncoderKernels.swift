@@ -49,9 +49,16 @@ public protocol EncoderKernels: AnyObject {
     /// Runs `body` (ops of this backend only; no downloads) and returns its outputs; a backend may
     /// replay what an earlier call of the same `shape` issued instead (ReplayableForward.swift).
     func replayable(_ shape: ForwardShape, _ body: () throws -> [Activations]) throws -> [Activations]
+
+    /// A graph may pad its sequences with masked rows up to a multiple of this many tokens, so that
+    /// forwards of nearby lengths have one shape (and replay one captured graph); 1: exact lengths.
+    var lengthBucket: Int { get }
 }
 
 extension EncoderKernels {
+    /// Exact lengths unless a backend replays shapes.
+    public var lengthBucket: Int { 1 }
+
     public func linearResidualNorm(_ x: Activations, _ layer: Linear, residual: Activations, _ norm: Norm) throws -> Activations {
         try layerNorm(linear(x, layer, activation: .none, residual: residual), norm)
     }

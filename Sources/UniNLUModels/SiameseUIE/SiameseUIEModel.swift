@@ -38,14 +38,29 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         try store.finish()
     }
 
-    /// The lower-layer output of one text's windows: rows `rowStart ..< rowStart + windows * Lw`
-    /// of `hidden` (several texts encoded together share one activation).
+    /// The lower-layer output of one text's windows: window w is rows `rowStart + w · rowsPerWindow`
+    /// ..< `+ windowLength` of `hidden` (several texts encoded together share one activation); the
+    /// rows past `windowLength` are bucket padding.
     public struct TextEncoding {
         public let hidden: K.Activations
         public let rowStart: Int
         public let windowLength: Int
+        public let rowsPerWindow: Int
         public let masks: [[Int32]]
         public var windowCount: Int { masks.count }
+    }
+
+    /// `length` rounded up to the backend's length bucket (`EncoderKernels.lengthBucket`). Padding
+    /// rows are masked as keys wherever they go and their outputs are never read, so a real row's
+    /// result does not depend on them (its position and its keys are unchanged).
+    func bucketed(_ length: Int) -> Int {
+        let bucket = kernels.lengthBucket
+        return bucket > 1 ? (length + bucket - 1) / bucket * bucket : length
+    }
+
+    /// Positions of `count` padding rows after a sequence's real ones, clamped to the table.
+    private func paddingPositions(after last: Int, count: Int) -> [Int32] {
+        (0..<count).map { Int32(min(last + 1 + $0, encoder.configuration.maxPositions - 1)) }
     }
 
     /// Lower layers over every window of each text in one packed forward (positions 0..<Lw,
@@ -58,11 +73,12 @@ public final class SiameseUIEModel<K: EncoderKernels> {
                   length <= encoder.configuration.maxPositions,
                   windows.allSatisfy({ $0.ids.count == length && $0.attentionMask.count == length })
             else { throw ModelError.invalidInput("text windows must be non-empty, of equal length and fit the position table") }
+            let rows = bucketed(length)
             for window in windows {
-                ids += window.ids
-                positions += (0..<length).map(Int32.init)
-                mask += window.attentionMask.map { $0 == 0 ? 0 : 1 }
-                lengths.append(length)
+                ids += window.ids + [Int32](repeating: 0, count: rows - length)
+                positions += (0..<length).map(Int32.init) + paddingPositions(after: length - 1, count: rows - length)
+                mask += window.attentionMask.map { $0 == 0 ? 0 : 1 } + [UInt8](repeating: 0, count: rows - length)
+                lengths.append(rows)
             }
         }
         let sequences = PackedSequences(lengths: lengths, keyMask: mask)
@@ -74,9 +90,9 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         var result: [TextEncoding] = []
         var row = 0
         for windows in texts {
-            let length = windows[0].ids.count
-            result.append(TextEncoding(hidden: hidden, rowStart: row, windowLength: length, masks: windows.map(\.attentionMask)))
-            row += length * windows.count
+            let length = windows[0].ids.count, rows = bucketed(length)
+            result.append(TextEncoding(hidden: hidden, rowStart: row, windowLength: length, rowsPerWindow: rows, masks: windows.map(\.attentionMask)))
+            row += rows * windows.count
         }
         return result
     }
@@ -94,52 +110,63 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         let allHints = jobs.flatMap(\.hints)
         guard !allHints.isEmpty else { return jobs.map { _ in [] } }
 
-        // Lower layers over all hints at once (no padding, so no mask). Hint positions continue
-        // after the window length of the hint's text.
-        var hintIDs: [Int32] = [], hintPositions: [Int32] = []
+        // Lower layers over all hints at once (masked when bucket padding may follow a hint).
+        // Hint positions continue after the window length of the hint's text.
+        var hintIDs: [Int32] = [], hintPositions: [Int32] = [], hintMask: [UInt8] = [], hintRows: [Int] = []
         for job in jobs {
             for hint in job.hints {
-                hintIDs += hint
-                hintPositions += (0..<hint.count).map { Int32(job.text.windowLength + $0) }
+                let rows = bucketed(hint.count), last = job.text.windowLength + hint.count - 1
+                hintIDs += hint + [Int32](repeating: 0, count: rows - hint.count)
+                hintPositions += (0..<hint.count).map { Int32(job.text.windowLength + $0) } + paddingPositions(after: last, count: rows - hint.count)
+                hintMask += [UInt8](repeating: 1, count: hint.count) + [UInt8](repeating: 0, count: rows - hint.count)
+                hintRows.append(rows)
             }
         }
-        let hintSequences = PackedSequences(lengths: allHints.map(\.count))
+        // With buckets on, always a mask: a replayed shape must issue the same ops whether or not this
+        // call's hints needed padding.
+        let hintSequences = PackedSequences(lengths: hintRows, keyMask: kernels.lengthBucket > 1 ? hintMask : nil)
 
-        // Upper layers over every [window ; hint] pair. Source 0 is the hints; texts follow.
+        // Upper layers over every [window ; hint] pair (each with its padding, masked). Source 0 is
+        // the hints; texts follow.
         var textSources: [K.Activations] = []
         var segments: [RowSegment] = [], lengths: [Int] = [], mask: [UInt8] = []
         var hintIndex = 0
         for job in jobs {
-            let lw = job.text.windowLength
+            let lw = job.text.windowLength, windowRows = job.text.rowsPerWindow
             textSources.append(job.text.hidden)
             let source = textSources.count
             for hint in job.hints {
+                let rows = hintRows[hintIndex]
                 for w in 0..<job.text.windowCount {
-                    segments.append(RowSegment(source: source, start: job.text.rowStart + w * lw, count: lw))
-                    segments.append(RowSegment(source: 0, start: hintSequences.offsets[hintIndex], count: hint.count))
-                    lengths.append(lw + hint.count)
-                    mask += job.text.masks[w].map { $0 == 0 ? 0 : 1 }
-                    mask += [UInt8](repeating: 1, count: hint.count)
+                    segments.append(RowSegment(source: source, start: job.text.rowStart + w * windowRows, count: windowRows))
+                    segments.append(RowSegment(source: 0, start: hintSequences.offsets[hintIndex], count: rows))
+                    lengths.append(windowRows + rows)
+                    mask += job.text.masks[w].map { $0 == 0 ? 0 : 1 } + [UInt8](repeating: 0, count: windowRows - lw)
+                    mask += hintMask[hintSequences.offsets[hintIndex]..<hintSequences.offsets[hintIndex + 1]]
                 }
                 hintIndex += 1
             }
         }
         let pairs = PackedSequences(lengths: lengths, keyMask: mask)
 
-        // Heads on the text rows only.
+        // Heads on the text rows only (padding included; the host reads the first windowLength).
         var textRows: [RowSegment] = []
         var pair = 0
         for job in jobs {
             for _ in 0..<(job.hints.count * job.text.windowCount) {
-                textRows.append(RowSegment(source: 0, start: pairs.offsets[pair], count: job.text.windowLength))
+                textRows.append(RowSegment(source: 0, start: pairs.offsets[pair], count: job.text.rowsPerWindow))
                 pair += 1
             }
         }
         // The texts' encodings enter through gatherRows' staged row addresses, so a replay of this
-        // region reads whichever texts the call passes.
+        // region reads whichever texts the call passes. Its shape is the padded lengths.
+        var hintRowIndex = 0
         let shape = ForwardShape(
             region: "siamese.hints",
-            lengths: jobs.flatMap { [$0.text.windowLength, $0.text.windowCount, $0.hints.count] + $0.hints.map(\.count) },
+            lengths: jobs.flatMap { job -> [Int] in
+                defer { hintRowIndex += job.hints.count }
+                return [job.text.rowsPerWindow, job.text.windowCount, job.hints.count] + hintRows[hintRowIndex..<(hintRowIndex + job.hints.count)]
+            },
             tokens: lengths.reduce(0, +) + hintIDs.count)
         guard let headOutput = try kernels.replayable(shape, {
             let hintHidden = try encoder.run(
@@ -161,7 +188,7 @@ public final class SiameseUIEModel<K: EncoderKernels> {
                         head[t] = logits[(row + t) * 2] + padding
                         tail[t] = logits[(row + t) * 2 + 1] + padding
                     }
-                    row += lw
+                    row += job.text.rowsPerWindow
                     return PointerLogits(head: head, tail: tail)
                 }
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import UniNLUCore
+import UniNLUCUDA
 import UniNLUEngine
 
 // `uninlu bench --backend cuda`: the encoder forward per shape (CUDA events around each forward,
@@ -37,6 +38,18 @@ extension BenchCommand {
             fields.append(("end_to_end_op_by_op", try await CUDABenchmark.endToEnd(
                 modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
                 warmup: 20, iterations: max(iterations, 100), graphPolicy: .disabled, log: log)))
+            if textVariants > 1 {
+                // Varied lengths: graphs with length buckets (the default), graphs keyed on exact
+                // lengths, and op by op.
+                var exact = CUDAGraphPolicy()
+                exact.lengthBucket = 1
+                for (key, policy) in [("end_to_end_varied", CUDAGraphPolicy()), ("end_to_end_varied_exact_lengths", exact),
+                                      ("end_to_end_varied_op_by_op", CUDAGraphPolicy.disabled)] {
+                    fields.append((key, try await CUDABenchmark.endToEnd(
+                        modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
+                        warmup: 20, iterations: max(iterations, 4 * textVariants), graphPolicy: policy, variants: textVariants, log: log)))
+                }
+            }
             if let margin = fp16RecheckMargin {
                 fields.append(("end_to_end_fp16_recheck", try await CUDABenchmark.endToEnd(
                     modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,

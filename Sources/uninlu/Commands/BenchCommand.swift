@@ -55,6 +55,10 @@ struct BenchCommand: AsyncParsableCommand {
     var labels = "出发地,目的地,时间,人物"
     @Option(help: "CUDA: write the JSON result to this file (default: stdout).")
     var output: String?
+    @Option(name: .customLong("text-variants"), help: ArgumentHelp(
+        "CUDA: also time the end-to-end request cycling through this many texts of different lengths.",
+        discussion: "The text extended by 0, 1, … of its own characters; timed with CUDA graphs and length buckets, with graphs keyed on exact lengths, and op by op."))
+    var textVariants = 1
     @Option(name: .customLong("fp16-recheck-margin"), help: "CUDA FP16, SiameseUIE: time the end-to-end request a second time with this re-check margin.")
     var fp16RecheckMargin: Float?
 
@@ -63,6 +67,7 @@ struct BenchCommand: AsyncParsableCommand {
         if seq <= 0 { throw ValidationError("--seq must be positive") }
         if iterations <= 0 { throw ValidationError("--iterations must be positive") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
+        if !(1...512).contains(textVariants) { throw ValidationError("--text-variants must be between 1 and 512") }
     }
 
     func run() async throws {

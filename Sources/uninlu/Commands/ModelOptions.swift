@@ -31,8 +31,13 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .customLong("cuda-graph-capture-after"), help: "CUDA: calls of a shape that run op by op before it is captured.")
     var cudaGraphCaptureAfter = CUDAGraphPolicy().captureAfter
 
+    @Option(name: .customLong("cuda-graph-bucket"), help: ArgumentHelp(
+        "CUDA: pad SiameseUIE text windows and hints with masked tokens to a multiple of this many, so that nearby lengths share one graph (1: exact lengths).",
+        discussion: "Padding never changes a result; it costs the padded rows' compute (docs/cuda-backend.md)."))
+    var cudaGraphBucket = CUDAGraphPolicy().lengthBucket
+
     var graphPolicy: CUDAGraphPolicy {
-        CUDAGraphPolicy(maxGraphs: cudaGraphs, captureAfter: cudaGraphCaptureAfter, maxTokens: cudaGraphMaxTokens)
+        CUDAGraphPolicy(maxGraphs: cudaGraphs, captureAfter: cudaGraphCaptureAfter, maxTokens: cudaGraphMaxTokens, lengthBucket: cudaGraphBucket)
     }
 
     func validate() throws {
@@ -40,6 +45,7 @@ struct ModelOptions: ParsableArguments {
                               ("cuda-graph-capture-after", cudaGraphCaptureAfter)] where value < 0 {
             throw ValidationError("--\(name) must be 0 or more")
         }
+        guard (1...512).contains(cudaGraphBucket) else { throw ValidationError("--cuda-graph-bucket must be between 1 and 512") }
     }
 
     /// `--model`, or the default model when it is left out (DefaultModel.swift).
