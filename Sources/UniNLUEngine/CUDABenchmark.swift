@@ -180,7 +180,8 @@ public enum CUDABenchmark {
         }
         let med = median(samples)
         let graphs = try await model.cudaGraphCounters()
-        let varied = texts.count > 1 ? " over \(texts.count) text lengths (length bucket \(graphPolicy.lengthBucket))" : ""
+        let varied = texts.count > 1
+            ? " over \(texts.count) text lengths (" + (graphPolicy.maxGraphs > 0 ? "length bucket \(graphPolicy.lengthBucket)" : "no graphs") + ")" : ""
         log(String(format: "end-to-end %@ %@%@: median %.3f ms, load to first result %.2f s; CUDA graphs: %@", backend.rawValue, precision.rawValue,
                    varied, med, firstResultSeconds, graphs.map(CUDACheck.describe) ?? "none"))
         // Rex: the model calls one request makes (jobs and their lengths), so that the PyTorch side
