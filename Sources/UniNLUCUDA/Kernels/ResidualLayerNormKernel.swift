@@ -91,6 +91,8 @@ enum ResidualLayerNormOp {
             splits = forced
         } else if let chosen = k.residualNormSplits[shape] {
             splits = chosen
+        } else if !k.autotune {
+            splits = 0  // no timing asked for: the unfused path, as the GEMMs take cuBLASLt's first candidate
         } else if k.context.recorder.map({ $0.mode == .dryRun }) ?? true {
             splits = try choose(k, x, layer, residual: residual, norm, candidates: candidates)
             k.residualNormSplits[shape] = splits
