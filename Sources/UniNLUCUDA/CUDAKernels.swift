@@ -85,7 +85,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// of the timed choice (`uninlu check`; UNINLU_RESIDUAL_NORM=S for S in 1, 2, 3, 4, 6, 8).
     public var forcedResidualNormSplits: Int? = getenvString("UNINLU_RESIDUAL_NORM").flatMap(Int.init)
         .flatMap { ResidualLayerNormKernel.candidateSplits.contains($0) ? $0 : nil }
-    /// The timed split count per shape (ResidualLayerNormKernel.swift; 0: unfused).
+    /// The timed split count per shape, rows rounded up to a power of two (ResidualLayerNormKernel.swift; 0: unfused).
     var residualNormSplits: [ResidualLayerNormOp.Shape: Int] = [:]
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
@@ -134,7 +134,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         weights = WeightArena(context: context)
         staging = try PinnedStaging(context: context)
         gemm = try GemmEngine(context: context, precision: precision)
-        gemm.holdStream = { [unowned self] in try self.holdStream() }
+        gemm.holdStream = { [unowned self] runs in try self.holdStream(runs: runs) }
     }
 
     /// The kernel library compiled for `context`'s device: the cubin a plan stores.
@@ -265,7 +265,7 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
 
     /// The timed split count for this shape, once chosen (0: unfused).
     public func residualNormChoice(rows: Int, out: Int, in inFeatures: Int) -> Int? {
-        residualNormSplits[.init(m: rows, n: out, k: inFeatures)]
+        residualNormSplits[ResidualLayerNormOp.Shape(rows: rows, out: out, in: inFeatures)]
     }
 
     public func linearResidualNorm(_ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
@@ -355,7 +355,7 @@ extension CUDAKernels {
             guard let m = entry["m"]?.intValue, let n = entry["n"]?.intValue, let k = entry["k"]?.intValue else { continue }
             if let splits = entry["residual_norm_splits"]?.intValue {
                 if splits == 0 || ResidualLayerNormKernel.candidateSplits.contains(splits) {
-                    residualNormSplits[.init(m: m, n: n, k: k)] = splits
+                    residualNormSplits[ResidualLayerNormOp.Shape(rows: m, out: n, in: k)] = splits
                 }
                 continue
             }

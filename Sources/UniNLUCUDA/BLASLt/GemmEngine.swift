@@ -52,7 +52,7 @@ final class GemmEngine {
     var autotuneRepeats = 5
     /// Launched before each candidate's timed runs so that the host queues them all before the first
     /// starts (StreamHoldKernel.swift).
-    var holdStream: (() throws -> Void)?
+    var holdStream: ((_ runs: Int) throws -> Void)?
 
     static var candidatesFromEnvironment: Int? {
         guard let text = getenvString("UNINLU_GEMM_CANDIDATES"), let value = Int(text), (1...16).contains(value) else { return nil }
@@ -216,7 +216,7 @@ final class GemmEngine {
         for candidate in usable.prefix(autotuneCandidates) {
             var algo = candidate.algo
             guard run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) == 0 else { continue }
-            try holdStream?()
+            try holdStream?(autotuneRepeats)
             try start.record()
             let repeats = autotuneRepeats
             var failed = false

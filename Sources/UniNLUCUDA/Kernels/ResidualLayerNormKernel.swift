@@ -7,8 +7,10 @@ import CCUDA
 // LayerNorm (~3 µs); here the reduce and the LayerNorm are one warp-per-row pass. The pre-norm sum
 // stays in FP32 (the unfused path rounds it to FP16 once).
 //
-// The split count (0 = the unfused path) is chosen per (rows, out, in) by timing every candidate on
-// the real operands at first use, as the GEMM autotune does, and travels in engine plans.
+// The split count (0 = the unfused path) is chosen per (rows rounded up to a power of two, out, in)
+// by timing every candidate on the real operands at the bucket's first use, as the GEMM autotune
+// does, and travels in engine plans. Buckets, because under `serve` the row count is a batch's packed
+// length and every new one would pay the timing (each candidate's partial GEMM is tuned too).
 
 enum ResidualLayerNormKernel {
     static let source = #"""
@@ -55,8 +57,6 @@ enum ResidualLayerNormKernel {
         case 2: add_slices<C, 2>(v, p, splitStride); break;
         case 3: add_slices<C, 3>(v, p, splitStride); break;
         case 4: add_slices<C, 4>(v, p, splitStride); break;
-        case 6: add_slices<C, 6>(v, p, splitStride); break;
-        case 8: add_slices<C, 8>(v, p, splitStride); break;
         default: for (int s = 0; s < splits; ++s) add_slices<C, 1>(v, p + s * splitStride, splitStride); break;
         }
         warp_row_normalize_store<C>(v, gb, y + (long)row * width, eps, lane);
@@ -76,8 +76,9 @@ enum ResidualLayerNormKernel {
         LayerNormKernel.warpKernel(width: width) == nil ? nil : "residual_layer_norm_c\(width / 256)"
     }
 
-    /// Split counts tried, besides the unfused path.
-    static let candidateSplits = [1, 2, 3, 4, 6, 8]
+    /// Split counts tried, besides the unfused path (6 and 8 were never chosen on an H200 once the
+    /// timing ran as a graph replay does; each candidate costs its own GEMM tuning).
+    static let candidateSplits = [1, 2, 3, 4]
     /// FP32 partial products are not worth their traffic past this (32 MiB: at 768 columns, 4 splits
     /// of 2,730 rows). Wide batches keep the unfused path, whose GEMM is compute-bound.
     static let maxPartialBytes = 32 << 20
@@ -92,7 +93,17 @@ enum ResidualLayerNormKernel {
 
 /// Op entry: `LayerNorm(x · Wᵀ + b + residual)` by the timed choice for the shape.
 enum ResidualLayerNormOp {
-    struct Shape: Hashable { var m: Int, n: Int, k: Int }
+    /// A choice's key: rows rounded up to a power of two.
+    struct Shape: Hashable {
+        var m: Int, n: Int, k: Int
+        init(rows: Int, out: Int, in inFeatures: Int) {
+            var bucket = 1
+            while bucket < rows { bucket <<= 1 }
+            m = bucket
+            n = out
+            k = inFeatures
+        }
+    }
 
     static func run(_ k: CUDAKernels, _ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {
         guard x.columns == layer.inFeatures, residual.rows == x.rows, residual.columns == layer.outFeatures, norm.width == layer.outFeatures else {
@@ -100,13 +111,14 @@ enum ResidualLayerNormOp {
                 op: "linearResidualNorm",
                 detail: "x \(x.rows)x\(x.columns), layer \(layer.outFeatures)x\(layer.inFeatures), residual \(residual.rows)x\(residual.columns), norm \(norm.width)")
         }
-        let shape = Shape(m: x.rows, n: layer.outFeatures, k: layer.inFeatures)
-        let candidates = k.residualNormSplitCandidates(rows: shape.m, out: shape.n, in: shape.k)
+        let shape = Shape(rows: x.rows, out: layer.outFeatures, in: layer.inFeatures)
+        let m = x.rows
+        let candidates = k.residualNormSplitCandidates(rows: m, out: shape.n, in: shape.k)
         guard !candidates.isEmpty else { return try unfused(k, x, layer, residual: residual, norm) }
         let splits: Int
         if let forced = k.forcedResidualNormSplits, forced == 0 || candidates.contains(forced) {
             splits = forced
-        } else if let chosen = k.residualNormSplits[shape] {
+        } else if let chosen = k.residualNormSplits[shape], chosen == 0 || candidates.contains(chosen) {
             splits = chosen
         } else if !k.autotune {
             splits = 0  // no timing asked for: the unfused path, as the GEMMs take cuBLASLt's first candidate
@@ -118,8 +130,8 @@ enum ResidualLayerNormOp {
             splits = 0
         }
         guard splits > 0 else { return try unfused(k, x, layer, residual: residual, norm) }
-        let y = try k.makeMatrix(rows: shape.m, columns: shape.n)
-        let partials = try k.allocateFloats(splits * shape.m * shape.n)
+        let y = try k.makeMatrix(rows: m, columns: shape.n)
+        let partials = try k.allocateFloats(splits * m * shape.n)
         if try !fused(k, x, layer, residual: residual, norm, splits: splits, partials: partials.pointer, into: y) {
             return try unfused(k, x, layer, residual: residual, norm)
         }
@@ -161,7 +173,7 @@ enum ResidualLayerNormOp {
                 return try fused(k, x, layer, residual: residual, norm, splits: splits, partials: partials.pointer, into: y)
             }
             guard try body() else { continue }
-            try k.holdStream()
+            try k.holdStream(runs: repeats)
             try start.record()
             for _ in 0..<repeats { _ = try body() }
             try end.record()

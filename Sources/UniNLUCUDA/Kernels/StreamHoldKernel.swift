@@ -17,10 +17,12 @@ enum StreamHoldKernel {
 }
 
 extension CUDAKernels {
-    /// Keeps the stream busy for `microseconds` (before timed autotune runs; UNINLU_TIMING_HOLD=0
-    /// turns it off to compare with timing as the host issues).
-    func holdStream(microseconds: Int = 200) throws {
+    /// Keeps the stream busy while the host queues `runs` timed runs (at most ~15 µs of host time each:
+    /// a cuBLASLt call and a launch), before timed autotune runs; UNINLU_TIMING_HOLD=0 turns it off
+    /// to compare with timing as the host issues. Short, because every new shape pays it per candidate.
+    func holdStream(runs: Int) throws {
         guard Self.timingHold else { return }
+        let microseconds = 20 + 15 * runs
         try context.launch(function("hold_stream"), name: "hold_stream", grid: (1, 1, 1), block: (1, 1, 1),
                            [.int64(Int64(microseconds) * 1000)])
     }
