@@ -150,25 +150,10 @@ final class GemmEngine {
     /// Runs the layer; returns false when cuBLASLt has no algorithm for this shape.
     func linear(x: CUdeviceptr, weight: CUdeviceptr, bias: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr,
                 m: Int, n: Int, k: Int, gelu: Bool) throws -> Bool {
-        let key = Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil)
-        if let recorder = context.recorder,
-           try recorder.intercept(.gemm(shape: [m, n, k, gelu ? 1 : 0, residual == nil ? 0 : 1],
-                                        pointers: [x, weight, bias, residual ?? 0, output])) {
-            return plans[key]?.algo != nil
-        }
-        let plan: Plan
-        if let existing = plans[key] {
-            plan = existing
-        } else {
-            plan = try makePlan(key)
-            plans[key] = plan
-            try setBias(plan, bias)
-            try choose(plan, x: x, weight: weight, residual: residual, output: output)
-        }
-        guard var algo = plan.algo else { return false }
-        try setBias(plan, bias)
-        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output), "cublasLtMatmul(\(m)x\(n)x\(k))")
-        return true
+        try runPlanned(
+            Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil),
+            recorded: .gemm(shape: [m, n, k, gelu ? 1 : 0, residual == nil ? 0 : 1], pointers: [x, weight, bias, residual ?? 0, output]),
+            bias: bias, x: x, weight: weight, residual: residual, output: output, call: "cublasLtMatmul(\(m)x\(n)x\(k))")
     }
 
     /// FP32 partial products of `x · Wᵀ` over `splits` equal slices of K, into `output` as [splits x
@@ -178,9 +163,17 @@ final class GemmEngine {
         guard splits >= 1, k % splits == 0 else {
             throw CUDAError.shapeMismatch(op: "linear", detail: "K \(k) does not split into \(splits) slices")
         }
-        let key = Key(m: m, n: n, k: k, gelu: false, residual: false, splits: splits)
-        if let recorder = context.recorder,
-           try recorder.intercept(.gemm(shape: [m, n, k, 0, 0, splits], pointers: [x, weight, 0, 0, output])) {
+        return try runPlanned(
+            Key(m: m, n: n, k: k, gelu: false, residual: false, splits: splits),
+            recorded: .gemm(shape: [m, n, k, 0, 0, splits], pointers: [x, weight, 0, 0, output]),
+            bias: nil, x: x, weight: weight, residual: nil, output: output, call: "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
+    }
+
+    /// Under a recorder, logs or checks the op (patch mode issues nothing); else runs `key`'s plan,
+    /// made and tuned at its first use. `bias`: the epilogue's bias pointer (nil: no epilogue).
+    private func runPlanned(_ key: Key, recorded: RecordedStreamOp, bias: CUdeviceptr?, x: CUdeviceptr, weight: CUdeviceptr,
+                            residual: CUdeviceptr?, output: CUdeviceptr, call: @autoclosure () -> String) throws -> Bool {
+        if let recorder = context.recorder, try recorder.intercept(recorded) {
             return plans[key]?.algo != nil
         }
         let plan: Plan
@@ -189,10 +182,12 @@ final class GemmEngine {
         } else {
             plan = try makePlan(key)
             plans[key] = plan
-            try choose(plan, x: x, weight: weight, residual: nil, output: output)
+            if let bias { try setBias(plan, bias) }
+            try choose(plan, x: x, weight: weight, residual: residual, output: output)
         }
         guard var algo = plan.algo else { return false }
-        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: nil, output: output), "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
+        if let bias { try setBias(plan, bias) }
+        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output), call())
         return true
     }
 

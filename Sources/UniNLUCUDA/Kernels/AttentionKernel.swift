@@ -130,6 +130,27 @@ enum AttentionKernel {
         x = x + __shfl_xor_sync(0xffffffffu, x, 1);
         return x + __shfl_xor_sync(0xffffffffu, x, 2);
     }
+    // One key tile's scores of a warp's 16 rows, NT accumulators of 8 keys: the columns this thread
+    // holds (keys kb + nt*8 + t*2 + e) that lie past the sequence or are masked become -inf, and
+    // bm0 / bm1 return the tile's maxima of rows g and g + 8 over the quad.
+    template <int NT>
+    __device__ __forceinline__ void mask_tile_row_max(float (&s)[NT][4], int kb, int len, const unsigned char* __restrict__ keyMask,
+            int seqStart, int t, float& bm0, float& bm1) {
+        bm0 = NEG_INF; bm1 = NEG_INF;
+        #pragma unroll
+        for (int nt = 0; nt < NT; ++nt) {
+            #pragma unroll
+            for (int e = 0; e < 2; ++e) {
+                const int key = kb + nt * 8 + t * 2 + e;
+                const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
+                if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
+                bm0 = fmaxf(bm0, s[nt][e]);
+                bm1 = fmaxf(bm1, s[nt][2 + e]);
+            }
+        }
+        bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
+        bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+    }
     // The end of every per-warp tensor-core attention kernel: a warp's 16 output rows (q0 + g and
     // q0 + g + 8 of this lane, dims n*8 + t*2 + (0, 1)) divided by their quad-summed softmax sums.
     // A sequence whose keys are all masked (anyKey false) gets uniform weights over its len keys, as
@@ -205,21 +226,8 @@ enum AttentionKernel {
                     mma_16816(s[nt], qa[ks], b0, b1);
                 }
             }
-            // Mask: columns of this thread's accumulators are keys kb + nt*8 + t*2 + (0,1).
-            float bm0 = NEG_INF, bm1 = NEG_INF;
-            #pragma unroll
-            for (int nt = 0; nt < 2; ++nt) {
-                #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int key = kb + nt * 8 + t * 2 + e;
-                    const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
-                    if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
-                    bm0 = fmaxf(bm0, s[nt][e]);
-                    bm1 = fmaxf(bm1, s[nt][2 + e]);
-                }
-            }
-            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
-            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            float bm0, bm1;
+            mask_tile_row_max<2>(s, kb, len, keyMask, seqStart, t, bm0, bm1);
             if (bm0 != NEG_INF) anyKey = true;   // same for every row of the sequence (mask is per key)
             const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
             const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);
@@ -382,20 +390,8 @@ enum AttentionKernel {
                 mma_16816(s[0], qa[kk], b0, b1);
                 mma_16816(s[1], qa[kk], b2, b3);
             }
-            float bm0 = NEG_INF, bm1 = NEG_INF;
-            #pragma unroll
-            for (int nt = 0; nt < 2; ++nt) {
-                #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int key = kb + nt * 8 + t * 2 + e;
-                    const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
-                    if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
-                    bm0 = fmaxf(bm0, s[nt][e]);
-                    bm1 = fmaxf(bm1, s[nt][2 + e]);
-                }
-            }
-            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
-            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            float bm0, bm1;
+            mask_tile_row_max<2>(s, kb, len, keyMask, seqStart, t, bm0, bm1);
             if (bm0 != NEG_INF) anyKey = true;
             const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
             const float c0 = (n0 == NEG_INF) ? 1.f : expf(m0 - n0);

@@ -93,20 +93,8 @@ enum AttentionKeyTile64Kernel {
                 }
             }
             // Mask (keys past the sequence, masked keys), then the tile's row maxima.
-            float bm0 = NEG_INF, bm1 = NEG_INF;
-            #pragma unroll
-            for (int nt = 0; nt < 8; ++nt) {
-                #pragma unroll
-                for (int e = 0; e < 2; ++e) {
-                    const int key = kb + nt * 8 + t * 2 + e;
-                    const bool ok = key < len && (keyMask == 0 || keyMask[seqStart + key] != 0);
-                    if (!ok) { s[nt][e] = NEG_INF; s[nt][2 + e] = NEG_INF; }
-                    bm0 = fmaxf(bm0, s[nt][e]);
-                    bm1 = fmaxf(bm1, s[nt][2 + e]);
-                }
-            }
-            bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 1)); bm0 = fmaxf(bm0, __shfl_xor_sync(0xffffffffu, bm0, 2));
-            bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 1)); bm1 = fmaxf(bm1, __shfl_xor_sync(0xffffffffu, bm1, 2));
+            float bm0, bm1;
+            mask_tile_row_max<8>(s, kb, len, keyMask, seqStart, t, bm0, bm1);
             if (bm0 != NEG_INF) anyKey = true;   // the mask is per key: the same for every row
             const float n0 = fmaxf(m0, bm0), n1 = fmaxf(m1, bm1);
             const float c0 = (n0 == NEG_INF) ? 1.f : exp2f(m0 - n0);

@@ -160,14 +160,12 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         }
         // The texts' encodings enter through gatherRows' staged row addresses, so a replay of this
         // region reads whichever texts the call passes. Its shape is the padded lengths.
-        var hintRowIndex = 0
-        let shape = ForwardShape(
-            region: "siamese.hints",
-            lengths: jobs.flatMap { job -> [Int] in
-                defer { hintRowIndex += job.hints.count }
-                return [job.text.rowsPerWindow, job.text.windowCount, job.hints.count] + hintRows[hintRowIndex..<(hintRowIndex + job.hints.count)]
-            },
-            tokens: lengths.reduce(0, +) + hintIDs.count)
+        var shapeLengths: [Int] = [], firstHint = 0
+        for job in jobs {
+            shapeLengths += [job.text.rowsPerWindow, job.text.windowCount, job.hints.count] + hintRows[firstHint..<(firstHint + job.hints.count)]
+            firstHint += job.hints.count
+        }
+        let shape = ForwardShape(region: "siamese.hints", lengths: shapeLengths, tokens: lengths.reduce(0, +) + hintIDs.count)
         guard let headOutput = try kernels.replayable(shape, {
             let hintHidden = try encoder.run(
                 encoder.embed(ids: hintIDs, positions: hintPositions, tokenTypes: [Int32](repeating: 1, count: hintIDs.count)),
