@@ -1,6 +1,6 @@
 import CCUDA
 
-// Dense layers through cuBLASLt: y[M×N] = act(x[M×K] · W[N×K]ᵀ + b) (+ residual), row-major, with
+// Dense layers: y[M×N] = act(x[M×K] · W[N×K]ᵀ + b) (+ residual), row-major, with
 // FP16 operands and FP32 accumulation (FP32 operands under the fp32 policy). cuBLASLt is
 // column-major, so we compute yᵀ = W · xᵀ: A = W (op T), B = x, C = residual, D = y, and the bias
 // epilogue adds b along D's rows. Residual uses beta = 1 with C = residual. Each (M, N, K,
@@ -8,12 +8,41 @@ import CCUDA
 // heuristic candidates on the first call (a short autotune); shapes with no candidate report
 // `false` so the caller runs the fallback kernel.
 //
+// Under FP16 the autotune also times our own tensor-core kernel in each of its tiles
+// (TensorCoreGemmKernel.swift, launched through `launchTile`) on the same operands and keeps it
+// where it is faster: at small row counts, cuBLASLt's kernels cost more to start than the math.
+//
 // `partials` is the split-K form without an epilogue: K cut into `splits` equal slices, one
 // strided-batched GEMM writing each slice's FP32 product, for a kernel of ours to sum with bias and
 // residual and normalise (ResidualLayerNormKernel.swift): cuBLASLt's own split-K reduce is a
 // separate ~4 µs kernel at 128 rows, and it cannot be fused with the LayerNorm that follows.
 
 final class GemmEngine {
+    /// Which kernel computes a GEMM.
+    enum KernelPolicy: Equatable {
+        /// The fastest of cuBLASLt's candidates and our tiles, timed at first use (the default).
+        case timed
+        /// cuBLASLt only (UNINLU_GEMM=cublaslt). A shape first tuned under it keeps cuBLASLt's
+        /// choice when the policy returns to `.timed`.
+        case cublasLt
+        /// One of our tiles wherever it supports the shape (`uninlu check`; UNINLU_GEMM=gemm_tc_RxC).
+        case tile(TensorCoreGemmKernel.Tile)
+
+        static var fromEnvironment: KernelPolicy {
+            guard let text = getenvString("UNINLU_GEMM") else { return .timed }
+            if text == "cublaslt" { return .cublasLt }
+            return TensorCoreGemmKernel.Tile(name: text).map { .tile($0) } ?? .timed
+        }
+    }
+
+    /// One GEMM's operands. `bias` is nil for the partial products (no epilogue).
+    struct Operands {
+        let key: Key
+        let x: CUdeviceptr, weight: CUdeviceptr
+        let bias: CUdeviceptr?, residual: CUdeviceptr?
+        let output: CUdeviceptr
+    }
+
     enum Epilogue: Equatable {
         case bias
         case biasGelu
@@ -32,8 +61,12 @@ final class GemmEngine {
         var desc: cublasLtMatmulDesc_t?
         var a: cublasLtMatrixLayout_t?, b: cublasLtMatrixLayout_t?, c: cublasLtMatrixLayout_t?, d: cublasLtMatrixLayout_t?
         var algo: cublasLtMatmulAlgo_t?
+        /// Our kernel's tile, where the autotune found it faster than `algo` (or cuBLASLt has none).
+        var tile: TensorCoreGemmKernel.Tile?
         var candidates = 0
         var microseconds = 0.0
+        /// Each timed candidate ("cublaslt 0" .. in cuBLASLt's heuristic order, or a tile name) and its µs a run.
+        var timings: [(candidate: String, microseconds: Double)] = []
     }
 
     let api: BLASLtAPI
@@ -53,6 +86,11 @@ final class GemmEngine {
     /// Launched before each candidate's timed runs so that the host queues them all before the first
     /// starts (StreamHoldKernel.swift).
     var holdStream: ((_ runs: Int) throws -> Void)?
+    /// Launches our tensor-core GEMM in a tile (set under FP16 only: the kernel takes FP16 operands).
+    var launchTile: ((_ tile: TensorCoreGemmKernel.Tile, _ operands: Operands) throws -> Void)?
+    var policy = KernelPolicy.fromEnvironment
+    /// Our tiles this device can run (their shared memory within its opt-in limit).
+    var availableTiles: [TensorCoreGemmKernel.Tile] = []
 
     static var candidatesFromEnvironment: Int? {
         guard let text = getenvString("UNINLU_GEMM_CANDIDATES"), let value = Int(text), (1...16).contains(value) else { return nil }
@@ -87,9 +125,19 @@ final class GemmEngine {
 
     var dataType: Int32 { precision == .fp16 ? Int32(UNINLU_CUDA_R_16F) : Int32(UNINLU_CUDA_R_32F) }
 
-    /// Tuned choices so far, for reports and plans: (key, microseconds, candidates tried).
-    var tunedShapes: [(key: Key, microseconds: Double, candidates: Int, hasAlgorithm: Bool)] {
-        plans.map { ($0.key, $0.value.microseconds, $0.value.candidates, $0.value.algo != nil) }
+    /// The tile this GEMM runs in, if one of ours: the forced one, or the timed choice.
+    private func chosenTile(for operands: Operands, plan: Plan?) -> TensorCoreGemmKernel.Tile? {
+        guard launchTile != nil, supportsTile(operands) else { return nil }
+        switch policy {
+        case .cublasLt: return nil
+        case let .tile(tile): return availableTiles.contains(tile) ? tile : nil
+        case .timed: return plan?.tile
+        }
+    }
+
+    private func supportsTile(_ o: Operands) -> Bool {
+        TensorCoreGemmKernel.supports(m: o.key.m, n: o.key.n, k: o.key.k, splits: max(o.key.splits, 1),
+                                      pointers: [o.x, o.weight, o.output, o.residual ?? 0])
     }
 
     func makePlan(_ key: Key) throws -> Plan {
@@ -138,12 +186,11 @@ final class GemmEngine {
         try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set BIAS_POINTER")
     }
 
-    private func run(_ plan: Plan, algo: inout cublasLtMatmulAlgo_t, x: CUdeviceptr, weight: CUdeviceptr, residual: CUdeviceptr?,
-                     output: CUdeviceptr) -> cublasStatus_t {
-        var alpha: Float = 1, beta: Float = residual == nil ? 0 : 1
+    private func run(_ plan: Plan, algo: inout cublasLtMatmulAlgo_t, _ o: Operands) -> cublasStatus_t {
+        var alpha: Float = 1, beta: Float = o.residual == nil ? 0 : 1
         return api.cublasLtMatmul(
-            handle, plan.desc, &alpha, UnsafeRawPointer(bitPattern: UInt(weight)), plan.a, UnsafeRawPointer(bitPattern: UInt(x)), plan.b,
-            &beta, UnsafeRawPointer(bitPattern: UInt(residual ?? output)), plan.c, UnsafeMutableRawPointer(bitPattern: UInt(output)), plan.d,
+            handle, plan.desc, &alpha, UnsafeRawPointer(bitPattern: UInt(o.weight)), plan.a, UnsafeRawPointer(bitPattern: UInt(o.x)), plan.b,
+            &beta, UnsafeRawPointer(bitPattern: UInt(o.residual ?? o.output)), plan.c, UnsafeMutableRawPointer(bitPattern: UInt(o.output)), plan.d,
             &algo, UnsafeMutableRawPointer(bitPattern: UInt(workspace.pointer)), Self.workspaceBytes, context.stream)
     }
 
@@ -151,9 +198,10 @@ final class GemmEngine {
     func linear(x: CUdeviceptr, weight: CUdeviceptr, bias: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr,
                 m: Int, n: Int, k: Int, gelu: Bool) throws -> Bool {
         try runPlanned(
-            Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil),
+            Operands(key: Key(m: m, n: n, k: k, gelu: gelu, residual: residual != nil), x: x, weight: weight, bias: bias,
+                     residual: residual, output: output),
             recorded: .gemm(shape: [m, n, k, gelu ? 1 : 0, residual == nil ? 0 : 1], pointers: [x, weight, bias, residual ?? 0, output]),
-            bias: bias, x: x, weight: weight, residual: residual, output: output, call: "cublasLtMatmul(\(m)x\(n)x\(k))")
+            call: "cublasLtMatmul(\(m)x\(n)x\(k))")
     }
 
     /// FP32 partial products of `x · Wᵀ` over `splits` equal slices of K, into `output` as [splits x
@@ -164,15 +212,21 @@ final class GemmEngine {
             throw CUDAError.shapeMismatch(op: "linear", detail: "K \(k) does not split into \(splits) slices")
         }
         return try runPlanned(
-            Key(m: m, n: n, k: k, gelu: false, residual: false, splits: splits),
+            Operands(key: Key(m: m, n: n, k: k, gelu: false, residual: false, splits: splits), x: x, weight: weight, bias: nil,
+                     residual: nil, output: output),
             recorded: .gemm(shape: [m, n, k, 0, 0, splits], pointers: [x, weight, 0, 0, output]),
-            bias: nil, x: x, weight: weight, residual: nil, output: output, call: "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
+            call: "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
     }
 
-    /// Under a recorder, logs or checks the op (patch mode issues nothing); else runs `key`'s plan,
-    /// made and tuned at its first use. `bias`: the epilogue's bias pointer (nil: no epilogue).
-    private func runPlanned(_ key: Key, recorded: RecordedStreamOp, bias: CUdeviceptr?, x: CUdeviceptr, weight: CUdeviceptr,
-                            residual: CUdeviceptr?, output: CUdeviceptr, call: @autoclosure () -> String) throws -> Bool {
+    /// Our tile where one is chosen (its launch is recorded as a kernel launch). Otherwise under a
+    /// recorder logs or checks the op (patch mode issues nothing); else runs `key`'s plan, made and
+    /// tuned at its first use.
+    private func runPlanned(_ operands: Operands, recorded: RecordedStreamOp, call: @autoclosure () -> String) throws -> Bool {
+        let key = operands.key
+        if let tile = chosenTile(for: operands, plan: plans[key]), let launchTile {
+            try launchTile(tile, operands)
+            return true
+        }
         if let recorder = context.recorder, try recorder.intercept(recorded) {
             return plans[key]?.algo != nil
         }
@@ -182,69 +236,95 @@ final class GemmEngine {
         } else {
             plan = try makePlan(key)
             plans[key] = plan
-            if let bias { try setBias(plan, bias) }
-            try choose(plan, x: x, weight: weight, residual: residual, output: output)
+            if let bias = operands.bias { try setBias(plan, bias) }
+            try choose(plan, operands)
+            if let tile = chosenTile(for: operands, plan: plan), let launchTile {
+                try launchTile(tile, operands)
+                return true
+            }
         }
         guard var algo = plan.algo else { return false }
-        if let bias { try setBias(plan, bias) }
-        try api.check(run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output), call())
+        if let bias = operands.bias { try setBias(plan, bias) }
+        try api.check(run(plan, algo: &algo, operands), call())
         return true
     }
 
-    /// Picks the algorithm: cuBLASLt's heuristic candidates, each timed with events on the real
-    /// operands (the output is rewritten identically by every run), fastest kept.
-    private func choose(_ plan: Plan, x: CUdeviceptr, weight: CUdeviceptr, residual: CUdeviceptr?, output: CUdeviceptr) throws {
+    /// Picks the kernel: cuBLASLt's heuristic candidates, then (under FP16, where the shape allows)
+    /// each of our tiles, each timed with events on the real operands (the output is rewritten
+    /// identically by every run) as a graph replays them, the fastest kept. Without the autotune:
+    /// cuBLASLt's first candidate, or our first tile where cuBLASLt has none.
+    private func choose(_ plan: Plan, _ operands: Operands) throws {
+        let tiles = launchTile != nil && policy == .timed && supportsTile(operands) ? TensorCoreGemmKernel.candidates(m: operands.key.m, from: availableTiles) : []
         var results = [cublasLtMatmulHeuristicResult_t](repeating: cublasLtMatmulHeuristicResult_t(), count: 16)
         var returned: Int32 = 0
         let status = api.cublasLtMatmulAlgoGetHeuristic(
             handle, plan.desc, plan.a, plan.b, plan.c, plan.d, preference, Int32(results.count), &results, &returned)
-        guard status == 0, returned > 0 else { plan.algo = nil; return }
-        let usable = results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes }
-        guard !usable.isEmpty else { plan.algo = nil; return }
-        plan.candidates = usable.count
-        guard autotune, usable.count > 1 else {
-            plan.algo = usable[0].algo
+        let usable = status == 0 ? results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes } : []
+        plan.candidates = usable.count + tiles.count
+        plan.algo = usable.first?.algo
+        guard autotune, usable.count + tiles.count > 1 else {
+            if plan.algo == nil { plan.tile = tiles.first }
             return
         }
-        let start = try context.makeEvent(), end = try context.makeEvent()
-        var best: (algo: cublasLtMatmulAlgo_t, micros: Double)?
-        for candidate in usable.prefix(autotuneCandidates) {
+        var best = Double.infinity
+        for (index, candidate) in usable.prefix(autotuneCandidates).enumerated() {
             var algo = candidate.algo
-            guard run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) == 0 else { continue }
-            try holdStream?(autotuneRepeats)
-            try start.record()
-            let repeats = autotuneRepeats
-            var failed = false
-            for _ in 0..<repeats where run(plan, algo: &algo, x: x, weight: weight, residual: residual, output: output) != 0 { failed = true }
-            try end.record()
-            try end.synchronize()
-            if failed { continue }
-            let micros = try end.milliseconds(since: start) * 1000 / Double(repeats)
-            if best == nil || micros < best!.micros { best = (candidate.algo, micros) }
+            guard let micros = try time({ self.run(plan, algo: &algo, operands) == 0 }) else { continue }
+            plan.timings.append(("cublaslt \(index)", micros))
+            guard micros < best else { continue }
+            best = micros
+            plan.algo = candidate.algo
         }
-        plan.algo = best?.algo ?? usable[0].algo
-        plan.microseconds = best?.micros ?? 0
+        if let launchTile {
+            for tile in tiles {
+                guard let micros = try time({ try launchTile(tile, operands); return true }) else { continue }
+                plan.timings.append((tile.name, micros))
+                guard micros < best else { continue }
+                best = micros
+                plan.tile = tile
+            }
+        }
+        plan.microseconds = best.isFinite ? best : 0
+    }
+
+    /// Microseconds a run of `body` takes: one untimed run, then `autotuneRepeats` queued behind a
+    /// stream hold. Nil when a run reports failure.
+    private func time(_ body: () throws -> Bool) throws -> Double? {
+        guard try body() else { return nil }
+        let start = try context.makeEvent(), end = try context.makeEvent()
+        try holdStream?(autotuneRepeats)
+        try start.record()
+        var failed = false
+        for _ in 0..<autotuneRepeats where try !body() { failed = true }
+        try end.record()
+        try end.synchronize()
+        return failed ? nil : try end.milliseconds(since: start) * 1000 / Double(autotuneRepeats)
     }
 }
 
 // Tuned choices travel in engine plans: cublasLtMatmulAlgo_t is 64 trivially copyable bytes, valid
 // for the same cuBLASLt version (the plan records it and the loader checks).
 extension GemmEngine {
-    func exportTuned() -> [(key: Key, algo: [UInt8])] {
+    func exportTuned() -> [(key: Key, algo: [UInt8]?, tile: TensorCoreGemmKernel.Tile?)] {
         plans.compactMap { key, plan in
-            guard var algo = plan.algo else { return nil }
-            let bytes = withUnsafeBytes(of: &algo) { Array($0) }
-            return (key, bytes)
+            guard plan.algo != nil || plan.tile != nil else { return nil }
+            let bytes = plan.algo.map { algo in withUnsafeBytes(of: algo) { Array($0) } }
+            return (key, bytes, plan.tile)
         }
     }
 
-    func importTuned(key: Key, algo bytes: [UInt8]) throws {
-        guard bytes.count == MemoryLayout<cublasLtMatmulAlgo_t>.size else { return }
-        guard plans[key] == nil else { return }
+    /// Seeds one choice (cuBLASLt's algorithm, our tile, or both: the algorithm serves operands the
+    /// tile cannot take).
+    func importTuned(key: Key, algo bytes: [UInt8]?, tile: TensorCoreGemmKernel.Tile?) throws {
+        if let bytes, bytes.count != MemoryLayout<cublasLtMatmulAlgo_t>.size { return }
+        guard bytes != nil || tile != nil, plans[key] == nil else { return }
         let plan = try makePlan(key)
-        var algo = cublasLtMatmulAlgo_t()
-        withUnsafeMutableBytes(of: &algo) { $0.copyBytes(from: bytes) }
-        plan.algo = algo
+        if let bytes {
+            var algo = cublasLtMatmulAlgo_t()
+            withUnsafeMutableBytes(of: &algo) { $0.copyBytes(from: bytes) }
+            plan.algo = algo
+        }
+        plan.tile = tile
         plans[key] = plan
     }
 }
