@@ -135,64 +135,18 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         staging = try PinnedStaging(context: context)
         gemm = try GemmEngine(context: context, precision: precision)
         gemm.holdStream = { [unowned self] runs in try self.holdStream(runs: runs) }
-        if precision == .fp16 {
-            gemm.launchTile = { [unowned self] tile, operands in try self.launchTensorCoreGemm(tile, operands) }
-            for tile in TensorCoreGemmKernel.tiles where tile.sharedBytes <= optin {
-                if let f = functions[tile.name] { try context.setMaxDynamicSharedMemory(f, bytes: tile.sharedBytes) }
-                gemm.availableTiles.append(tile)
-            }
-        }
     }
 
-    /// Which kernel computes dense layers: the timed choice between cuBLASLt and our tensor-core
-    /// tiles (default), cuBLASLt only, or one tile where it applies (`uninlu check`; UNINLU_GEMM).
-    var gemmPolicy: GemmEngine.KernelPolicy {
-        get { gemm.policy }
-        set { gemm.policy = newValue }
-    }
-
-    /// Forces our tensor-core GEMM in the named tile (`gemm_tc_64x64`, ...), or cuBLASLt alone
-    /// (`cublaslt`), or (nil) restores the timed choice. Returns false for an unknown name.
-    @discardableResult
-    public func forceGemmKernel(_ name: String?) -> Bool {
-        guard let name else { gemm.policy = .timed; return true }
-        if name == "cublaslt" { gemm.policy = .cublasLt; return true }
-        guard let tile = TensorCoreGemmKernel.Tile(name: name) else { return false }
-        gemm.policy = .tile(tile)
-        return true
-    }
-
-    /// Our tiles that may run an M x N x K GEMM in `splits` slices (empty under FP32).
-    public func gemmTileNames(m: Int, n: Int, k: Int, splits: Int = 1) -> [String] {
-        guard precision == .fp16, TensorCoreGemmKernel.supports(m: m, n: n, k: k, splits: splits, pointers: []) else { return [] }
-        return TensorCoreGemmKernel.candidates(m: m, from: gemm.availableTiles).map(\.name)
-    }
-
-    /// The GEMM kernel the autotune chose for a shape so far ("cublaslt", a tile name, or nil: not yet tuned).
-    public func gemmChoice(m: Int, n: Int, k: Int, gelu: Bool = false, residual: Bool = false, splits: Int = 0) -> String? {
-        guard let plan = gemm.plans[.init(m: m, n: n, k: k, gelu: gelu, residual: residual, splits: splits)] else { return nil }
-        return plan.tile?.name ?? (plan.algo != nil ? "cublaslt" : "fallback")
-    }
-
-    /// Every GEMM tuned so far at M rows: ("NxK", plus " gelu", " residual" or " S slices"; the
-    /// kernel chosen: "cublaslt", a tile name, or "fallback"; the autotune's timings), sorted.
+    /// Every GEMM tuned so far at M rows: ("NxK", plus " gelu", " residual" or " S slices"; "cublaslt",
+    /// or "fallback" where cuBLASLt has no algorithm; the autotune's timing of each candidate), sorted.
     public func gemmChoices(rows m: Int) -> [(shape: String, kernel: String, timings: [(candidate: String, microseconds: Double)])] {
         gemm.plans.filter { $0.key.m == m }.map { key, plan in
             var shape = "\(key.n)x\(key.k)"
             if key.gelu { shape += " gelu" }
             if key.residual { shape += " residual" }
             if key.splits > 0 { shape += " \(key.splits) slices" }
-            return (shape, plan.tile?.name ?? (plan.algo != nil ? "cublaslt" : "fallback"), plan.timings)
+            return (shape, plan.algo != nil ? "cublaslt" : "fallback", plan.timings)
         }.sorted { $0.shape < $1.shape }
-    }
-
-    private func launchTensorCoreGemm(_ tile: TensorCoreGemmKernel.Tile, _ o: GemmEngine.Operands) throws {
-        let key = o.key, partials = key.splits > 0
-        try context.launch(
-            function(tile.name), name: tile.name, grid: TensorCoreGemmKernel.grid(tile, m: key.m, n: key.n, splits: max(key.splits, 1)),
-            block: (tile.threads, 1, 1), sharedBytes: tile.sharedBytes,
-            [.pointer(o.x), .pointer(o.weight), .pointer(o.bias ?? 0), .pointer(o.residual ?? 0), .pointer(partials ? 0 : o.output),
-             .pointer(partials ? o.output : 0), .int32(Int32(key.m)), .int32(Int32(key.n)), .int32(Int32(key.k)), .int32(key.gelu ? 1 : 0)])
     }
 
     /// The kernel library compiled for `context`'s device: the cubin a plan stores.
@@ -391,13 +345,11 @@ extension CUDAKernels {
     /// "residual_norm_splits" and no "algo"), as plan JSON entries.
     public func exportTunedGemms() -> [JSONValue] {
         let gemms: [JSONValue] = gemm.exportTuned().map { entry in
-            var fields: [(String, JSONValue)] = [
+            .object([
                 ("m", .number(Double(entry.key.m))), ("n", .number(Double(entry.key.n))), ("k", .number(Double(entry.key.k))),
                 ("gelu", .bool(entry.key.gelu)), ("residual", .bool(entry.key.residual)), ("splits", .number(Double(entry.key.splits))),
-            ]
-            if let algo = entry.algo { fields.append(("algo", .string(Base64.encode(algo)))) }
-            if let tile = entry.tile { fields.append(("tile", .string(tile.name))) }
-            return .object(fields)
+                ("algo", .string(Base64.encode(entry.algo))),
+            ])
         }
         let norms: [JSONValue] = residualNormSplits.sorted { ($0.key.m, $0.key.n, $0.key.k) < ($1.key.m, $1.key.n, $1.key.k) }.map { shape, splits in
             .object([
@@ -419,16 +371,11 @@ extension CUDAKernels {
                 }
                 continue
             }
-            guard let gelu = entry["gelu"]?.boolValue, let residual = entry["residual"]?.boolValue else { continue }
-            let bytes = entry["algo"]?.stringValue.flatMap(Base64.decode)
-            // A tile under FP32, or one this build does not have: the entry re-tunes.
-            let tileName = entry["tile"]?.stringValue
-            let tile = tileName.flatMap(TensorCoreGemmKernel.Tile.init(name:))
-            if tileName != nil && (tile == nil || precision != .fp16) { continue }
-            guard bytes != nil || tile != nil else { continue }
+            guard let gelu = entry["gelu"]?.boolValue, let residual = entry["residual"]?.boolValue,
+                  let text = entry["algo"]?.stringValue, let bytes = Base64.decode(text) else { continue }
             let splits = entry["splits"]?.intValue ?? 0
             guard splits == 0 || (splits > 0 && k % splits == 0) else { continue }
-            try gemm.importTuned(key: .init(m: m, n: n, k: k, gelu: gelu, residual: residual, splits: splits), algo: bytes, tile: tile)
+            try gemm.importTuned(key: .init(m: m, n: n, k: k, gelu: gelu, residual: residual, splits: splits), algo: bytes)
         }
     }
 }

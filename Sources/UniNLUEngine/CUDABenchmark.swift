@@ -134,7 +134,7 @@ public enum CUDABenchmark {
     }
 
     /// The timed split counts of the two `linearResidualNorm` shapes of a layer (0: unfused) and the
-    /// kernel chosen for each GEMM shape at these rows, logged and as JSON fields.
+    /// GEMM autotune's timing of each cuBLASLt candidate per shape at these rows, logged and as JSON fields.
     static func residualNormFields(_ kernels: CUDAKernels, rows: Int, hidden: Int, intermediate: Int, shape: String,
                                    log: (String) -> Void) -> [(String, JSONValue)] {
         let attention = kernels.residualNormChoice(rows: rows, out: hidden, in: hidden)
@@ -142,13 +142,11 @@ public enum CUDABenchmark {
         func text(_ splits: Int?) -> String { splits.map { $0 == 0 ? "unfused" : "\($0) K slices" } ?? "unfused (not timed)" }
         log("encoder \(shape): linear + residual + LayerNorm: attention output \(text(attention)), FFN output \(text(output))")
         let choices = kernels.gemmChoices(rows: rows)
-        log("encoder \(shape): GEMM kernels: " + choices.map { "\($0.shape) \($0.kernel)" }.joined(separator: ", "))
         for choice in choices where !choice.timings.isEmpty {
             log("encoder \(shape): GEMM autotune \(choice.shape) (µs a run): "
                 + choice.timings.map { String(format: "%@ %.2f", $0.candidate, $0.microseconds) }.joined(separator: ", "))
         }
         return [("residual_norm_splits", .object([("attention_output", .number(Double(attention ?? 0))), ("ffn_output", .number(Double(output ?? 0)))])),
-                ("gemm_kernels", .object(choices.map { ($0.shape, .string($0.kernel)) })),
                 ("gemm_autotune_us", .object(choices.map { choice in
                     (choice.shape, .object(choice.timings.map { ($0.candidate, .number($0.microseconds)) }))
                 }))]

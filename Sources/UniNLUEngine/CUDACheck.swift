@@ -131,18 +131,14 @@ public enum CUDACheck {
                 } catch { fail("layerNorm", vars, error) }
               }
             }
-            // linear: cuBLASLt epilogues (bias, bias+GELU, bias+residual) and the fallback shapes, each
-            // under the timed GEMM choice, cuBLASLt alone, and (FP16) each of our tensor-core tiles
+            // linear: cuBLASLt epilogues (bias, bias+GELU, bias+residual) and the fallback shapes
             let linearCases: [(m: Int, k: Int, n: Int, act: LinearActivation, residual: Bool)] = [
                 (1, 768, 2304, .none, false), (7, 768, 768, .none, true), (129, 768, 3072, .gelu, false),
                 (128, 3072, 768, .none, true), (5, 768, 2, .none, false), (33, 100, 37, .gelu, false),
                 (9, 32, 64, .gelu, false), (3, 64, 32, .none, true), (4, 48, 40, .gelu, true),
             ]
             for c in linearCases {
-              for kernel in [nil, "cublaslt"] + gpu.gemmTileNames(m: c.m, n: c.n, k: c.k) {
-                gpu.forceGemmKernel(kernel)
-                defer { gpu.forceGemmKernel(nil) }
-                var vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual) gemm=\(kernel ?? "timed")"
+                let vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual)"
                 do {
                     let x = rng.floats(c.m * c.k)
                     let scale = 1 / Float(c.k).squareRoot()
@@ -155,12 +151,8 @@ public enum CUDACheck {
                     let out = try gpu.download(gpu.linear(
                         gpu.upload(x, rows: c.m, columns: c.k), gpu.makeLinear(weight: w, bias: b, outFeatures: c.n, inFeatures: c.k),
                         activation: c.act, residual: c.residual ? try gpu.upload(r, rows: c.m, columns: c.n) : nil))
-                    if kernel == nil, let chosen = gpu.gemmChoice(m: c.m, n: c.n, k: c.k, gelu: c.act == .gelu && precision == .fp16, residual: c.residual) {
-                        vars += " (chose \(chosen))"
-                    }
                     record("linear", vars, out, ref, gemm: true)
                 } catch { fail("linear", vars, error) }
-              }
             }
             // linearResidualNorm: LayerNorm(x · Wᵀ + b + residual), unfused (splits=0), with each split
             // count of the fused form, and with the timed choice; widths without a warp LayerNorm stay unfused
@@ -171,16 +163,11 @@ public enum CUDACheck {
                 let w = rng.floats(c.n * c.k).map { $0 * scale * 1.7 }
                 let b = rng.floats(c.n, -0.5, 0.5), r = rng.floats(c.m * c.n)
                 let gamma = rng.floats(c.n, 0.5, 1.5), beta = rng.floats(c.n, -0.5, 0.5)
-                // The timed choice first (a GEMM tuned under the cuBLASLt-only variants would keep that
-                // choice), then each split count with cuBLASLt's partial products and with each of our tiles.
-                let splitCounts = gpu.residualNormSplitCandidates(rows: c.m, out: c.n, in: c.k)
-                let variants: [(splits: Int?, kernel: String?)] = [(nil, nil), (0, nil)] + splitCounts.map { ($0, "cublaslt") }
-                    + splitCounts.flatMap { s in gpu.gemmTileNames(m: c.m, n: c.n, k: c.k, splits: s).map { (s, $0) } }
-                for (forced, kernel) in variants {
+                let variants: [Int?] = [0] + gpu.residualNormSplitCandidates(rows: c.m, out: c.n, in: c.k).map { $0 } + [nil]
+                for forced in variants {
                     gpu.forcedResidualNormSplits = forced
-                    gpu.forceGemmKernel(kernel)
-                    defer { gpu.forcedResidualNormSplits = nil; gpu.forceGemmKernel(nil) }
-                    var vars = "m=\(c.m) k=\(c.k) n=\(c.n) splits=\(forced.map(String.init) ?? "timed")" + (kernel.map { " gemm=\($0)" } ?? "")
+                    defer { gpu.forcedResidualNormSplits = nil }
+                    var vars = "m=\(c.m) k=\(c.k) n=\(c.n) splits=\(forced.map(String.init) ?? "timed")"
                     do {
                         let ref = try cpu.download(cpu.linearResidualNorm(
                             CPUMatrix(rows: c.m, columns: c.k, values: x), cpu.makeLinear(weight: w, bias: b, outFeatures: c.n, inFeatures: c.k),

@@ -33,9 +33,6 @@ struct KernelSourceTests {
             if name.hasPrefix("disentangled_attention_d") {
                 let size = name.dropFirst("disentangled_attention_d".count)
                 #expect(source.contains("UNINLU_DISENTANGLED_ATTENTION(\(size))"), "\(name)")
-            } else if name.hasPrefix("gemm_tc_") {
-                let tile = name.dropFirst("gemm_tc_".count).split(separator: "x")
-                #expect(tile.count == 2 && source.contains("UNINLU_GEMM_TC(\(tile[0]), \(tile.count == 2 ? tile[1] : ""),"), "\(name)")
             } else if name.hasPrefix("attention_d") {
                 let size = name.dropFirst("attention_d".count)
                 #expect(source.contains("UNINLU_ATTENTION(\(size))"), "\(name)")

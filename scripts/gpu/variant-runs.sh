@@ -15,5 +15,5 @@ run_variant() {
     local prefix=$1 name=$2 model=$3 shapes=$4; shift 4
     env "$@" timeout 120 "$BIN" bench --model "$model" --backend cuda --precision fp16 --shapes "$shapes" \
         --iterations 100 --warmup 20 --output "$OUT/$prefix-$name.json" > "$OUT/$prefix-$name.txt" 2>&1
-    echo "== $name ($*)"; grep -E "graph replay median|LayerNorm:|GEMM kernels" "$OUT/$prefix-$name.txt" | sed -E "s/^bench: (rex )?encoder //; s/ \(max .*//; s/linear \+ residual \+ LayerNorm: //; s/GEMM kernels: /gemm: /" | head -16
+    echo "== $name ($*)"; grep -E "graph replay median|LayerNorm:" "$OUT/$prefix-$name.txt" | sed -E "s/^bench: (rex )?encoder //; s/ \(max .*//; s/linear \+ residual \+ LayerNorm: //" | head -16
 }

@@ -1,6 +1,6 @@
 import CCUDA
 
-// Dense layers: y[M×N] = act(x[M×K] · W[N×K]ᵀ + b) (+ residual), row-major, with
+// Dense layers through cuBLASLt: y[M×N] = act(x[M×K] · W[N×K]ᵀ + b) (+ residual), row-major, with
 // FP16 operands and FP32 accumulation (FP32 operands under the fp32 policy). cuBLASLt is
 // column-major, so we compute yᵀ = W · xᵀ: A = W (op T), B = x, C = residual, D = y, and the bias
 // epilogue adds b along D's rows. Residual uses beta = 1 with C = residual. Each (M, N, K,
@@ -8,33 +8,12 @@ import CCUDA
 // heuristic candidates on the first call (a short autotune); shapes with no candidate report
 // `false` so the caller runs the fallback kernel.
 //
-// Under FP16 the autotune also times our own tensor-core kernel in each of its tiles
-// (TensorCoreGemmKernel.swift, launched through `launchTile`) on the same operands and keeps it
-// where it is faster: at small row counts, cuBLASLt's kernels cost more to start than the math.
-//
 // `partials` is the split-K form without an epilogue: K cut into `splits` equal slices, one
 // strided-batched GEMM writing each slice's FP32 product, for a kernel of ours to sum with bias and
 // residual and normalise (ResidualLayerNormKernel.swift): cuBLASLt's own split-K reduce is a
 // separate ~4 µs kernel at 128 rows, and it cannot be fused with the LayerNorm that follows.
 
 final class GemmEngine {
-    /// Which kernel computes a GEMM.
-    enum KernelPolicy: Equatable {
-        /// The fastest of cuBLASLt's candidates and our tiles, timed at first use (the default).
-        case timed
-        /// cuBLASLt only (UNINLU_GEMM=cublaslt). A shape first tuned under it keeps cuBLASLt's
-        /// choice when the policy returns to `.timed`.
-        case cublasLt
-        /// One of our tiles wherever it supports the shape (`uninlu check`; UNINLU_GEMM=gemm_tc_RxC).
-        case tile(TensorCoreGemmKernel.Tile)
-
-        static var fromEnvironment: KernelPolicy {
-            guard let text = getenvString("UNINLU_GEMM") else { return .timed }
-            if text == "cublaslt" { return .cublasLt }
-            return TensorCoreGemmKernel.Tile(name: text).map { .tile($0) } ?? .timed
-        }
-    }
-
     /// One GEMM's operands. `bias` is nil for the partial products (no epilogue).
     struct Operands {
         let key: Key
@@ -61,11 +40,9 @@ final class GemmEngine {
         var desc: cublasLtMatmulDesc_t?
         var a: cublasLtMatrixLayout_t?, b: cublasLtMatrixLayout_t?, c: cublasLtMatrixLayout_t?, d: cublasLtMatrixLayout_t?
         var algo: cublasLtMatmulAlgo_t?
-        /// Our kernel's tile, where the autotune found it faster than `algo` (or cuBLASLt has none).
-        var tile: TensorCoreGemmKernel.Tile?
         var candidates = 0
         var microseconds = 0.0
-        /// Each timed candidate ("cublaslt 0" .. in cuBLASLt's heuristic order, or a tile name) and its µs a run.
+        /// Each timed candidate ("cublaslt 0" .. in cuBLASLt's heuristic order) and its µs a run.
         var timings: [(candidate: String, microseconds: Double)] = []
     }
 
@@ -86,11 +63,6 @@ final class GemmEngine {
     /// Launched before each candidate's timed runs so that the host queues them all before the first
     /// starts (StreamHoldKernel.swift).
     var holdStream: ((_ runs: Int) throws -> Void)?
-    /// Launches our tensor-core GEMM in a tile (set under FP16 only: the kernel takes FP16 operands).
-    var launchTile: ((_ tile: TensorCoreGemmKernel.Tile, _ operands: Operands) throws -> Void)?
-    var policy = KernelPolicy.fromEnvironment
-    /// Our tiles this device can run (their shared memory within its opt-in limit).
-    var availableTiles: [TensorCoreGemmKernel.Tile] = []
 
     static var candidatesFromEnvironment: Int? {
         guard let text = getenvString("UNINLU_GEMM_CANDIDATES"), let value = Int(text), (1...16).contains(value) else { return nil }
@@ -124,21 +96,6 @@ final class GemmEngine {
     }
 
     var dataType: Int32 { precision == .fp16 ? Int32(UNINLU_CUDA_R_16F) : Int32(UNINLU_CUDA_R_32F) }
-
-    /// The tile this GEMM runs in, if one of ours: the forced one, or the timed choice.
-    private func chosenTile(for operands: Operands, plan: Plan?) -> TensorCoreGemmKernel.Tile? {
-        guard launchTile != nil, supportsTile(operands) else { return nil }
-        switch policy {
-        case .cublasLt: return nil
-        case let .tile(tile): return availableTiles.contains(tile) ? tile : nil
-        case .timed: return plan?.tile
-        }
-    }
-
-    private func supportsTile(_ o: Operands) -> Bool {
-        TensorCoreGemmKernel.supports(m: o.key.m, n: o.key.n, k: o.key.k, splits: max(o.key.splits, 1),
-                                      pointers: [o.x, o.weight, o.output, o.residual ?? 0])
-    }
 
     func makePlan(_ key: Key) throws -> Plan {
         let plan = Plan()
@@ -218,15 +175,10 @@ final class GemmEngine {
             call: "cublasLtMatmul(\(m)x\(n)x\(k), \(splits) slices)")
     }
 
-    /// Our tile where one is chosen (its launch is recorded as a kernel launch). Otherwise under a
-    /// recorder logs or checks the op (patch mode issues nothing); else runs `key`'s plan, made and
-    /// tuned at its first use.
+    /// Under a recorder, logs or checks the op (patch mode issues nothing); else runs `key`'s plan,
+    /// made and tuned at its first use.
     private func runPlanned(_ operands: Operands, recorded: RecordedStreamOp, call: @autoclosure () -> String) throws -> Bool {
         let key = operands.key
-        if let tile = chosenTile(for: operands, plan: plans[key]), let launchTile {
-            try launchTile(tile, operands)
-            return true
-        }
         if let recorder = context.recorder, try recorder.intercept(recorded) {
             return plans[key]?.algo != nil
         }
@@ -238,10 +190,6 @@ final class GemmEngine {
             plans[key] = plan
             if let bias = operands.bias { try setBias(plan, bias) }
             try choose(plan, operands)
-            if let tile = chosenTile(for: operands, plan: plan), let launchTile {
-                try launchTile(tile, operands)
-                return true
-            }
         }
         guard var algo = plan.algo else { return false }
         if let bias = operands.bias { try setBias(plan, bias) }
@@ -249,23 +197,18 @@ final class GemmEngine {
         return true
     }
 
-    /// Picks the kernel: cuBLASLt's heuristic candidates, then (under FP16, where the shape allows)
-    /// each of our tiles, each timed with events on the real operands (the output is rewritten
-    /// identically by every run) as a graph replays them, the fastest kept. Without the autotune:
-    /// cuBLASLt's first candidate, or our first tile where cuBLASLt has none.
+    /// Picks the algorithm: cuBLASLt's heuristic candidates, each timed with events on the real
+    /// operands (the output is rewritten identically by every run) as a graph replays them, the
+    /// fastest kept. Without the autotune: cuBLASLt's first candidate.
     private func choose(_ plan: Plan, _ operands: Operands) throws {
-        let tiles = launchTile != nil && policy == .timed && supportsTile(operands) ? TensorCoreGemmKernel.candidates(m: operands.key.m, from: availableTiles) : []
         var results = [cublasLtMatmulHeuristicResult_t](repeating: cublasLtMatmulHeuristicResult_t(), count: 16)
         var returned: Int32 = 0
         let status = api.cublasLtMatmulAlgoGetHeuristic(
             handle, plan.desc, plan.a, plan.b, plan.c, plan.d, preference, Int32(results.count), &results, &returned)
         let usable = status == 0 ? results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes } : []
-        plan.candidates = usable.count + tiles.count
+        plan.candidates = usable.count
         plan.algo = usable.first?.algo
-        guard autotune, usable.count + tiles.count > 1 else {
-            if plan.algo == nil { plan.tile = tiles.first }
-            return
-        }
+        guard autotune, usable.count > 1 else { return }
         var best = Double.infinity
         for (index, candidate) in usable.prefix(autotuneCandidates).enumerated() {
             var algo = candidate.algo
@@ -274,15 +217,6 @@ final class GemmEngine {
             guard micros < best else { continue }
             best = micros
             plan.algo = candidate.algo
-        }
-        if let launchTile {
-            for tile in tiles {
-                guard let micros = try time({ try launchTile(tile, operands); return true }) else { continue }
-                plan.timings.append((tile.name, micros))
-                guard micros < best else { continue }
-                best = micros
-                plan.tile = tile
-            }
         }
         plan.microseconds = best.isFinite ? best : 0
     }
@@ -305,26 +239,19 @@ final class GemmEngine {
 // Tuned choices travel in engine plans: cublasLtMatmulAlgo_t is 64 trivially copyable bytes, valid
 // for the same cuBLASLt version (the plan records it and the loader checks).
 extension GemmEngine {
-    func exportTuned() -> [(key: Key, algo: [UInt8]?, tile: TensorCoreGemmKernel.Tile?)] {
+    func exportTuned() -> [(key: Key, algo: [UInt8])] {
         plans.compactMap { key, plan in
-            guard plan.algo != nil || plan.tile != nil else { return nil }
-            let bytes = plan.algo.map { algo in withUnsafeBytes(of: algo) { Array($0) } }
-            return (key, bytes, plan.tile)
+            plan.algo.map { algo in (key, withUnsafeBytes(of: algo) { Array($0) }) }
         }
     }
 
-    /// Seeds one choice (cuBLASLt's algorithm, our tile, or both: the algorithm serves operands the
-    /// tile cannot take).
-    func importTuned(key: Key, algo bytes: [UInt8]?, tile: TensorCoreGemmKernel.Tile?) throws {
-        if let bytes, bytes.count != MemoryLayout<cublasLtMatmulAlgo_t>.size { return }
-        guard bytes != nil || tile != nil, plans[key] == nil else { return }
+    func importTuned(key: Key, algo bytes: [UInt8]) throws {
+        guard bytes.count == MemoryLayout<cublasLtMatmulAlgo_t>.size else { return }
+        guard plans[key] == nil else { return }
         let plan = try makePlan(key)
-        if let bytes {
-            var algo = cublasLtMatmulAlgo_t()
-            withUnsafeMutableBytes(of: &algo) { $0.copyBytes(from: bytes) }
-            plan.algo = algo
-        }
-        plan.tile = tile
+        var algo = cublasLtMatmulAlgo_t()
+        withUnsafeMutableBytes(of: &algo) { $0.copyBytes(from: bytes) }
+        plan.algo = algo
         plans[key] = plan
     }
 }

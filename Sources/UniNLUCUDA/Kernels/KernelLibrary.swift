@@ -5,7 +5,7 @@ public enum KernelLibrary {
     public static func source(fp16: Bool) -> String {
         "#define UNINLU_FP16 \(fp16 ? 1 : 0)\n" + KernelPrelude.source + "\n" + TensorCorePrelude.source + "\n"
             + [ConvertKernel.source, StreamHoldKernel.source, LayerNormKernel.source, ResidualLayerNormKernel.source, EmbeddingKernel.source, GatherRowsKernel.source,
-               AttentionKernel.source, AttentionKeyTile64Kernel.source, LinearFallbackKernel.source, TensorCoreGemmKernel.source, DisentangledAttentionKernel.source,
+               AttentionKernel.source, AttentionKeyTile64Kernel.source, LinearFallbackKernel.source, DisentangledAttentionKernel.source,
                ConvolutionKernel.source, RotaryPairScoresKernel.source].joined(separator: "\n")
     }
 
@@ -21,7 +21,7 @@ public enum KernelLibrary {
 
     public static var names: [String] {
         ConvertKernel.names + StreamHoldKernel.names + LayerNormKernel.names + ResidualLayerNormKernel.names + EmbeddingKernel.names + GatherRowsKernel.names
-            + AttentionKernel.names + AttentionKeyTile64Kernel.names + LinearFallbackKernel.names + TensorCoreGemmKernel.names
+            + AttentionKernel.names + AttentionKeyTile64Kernel.names + LinearFallbackKernel.names
             + DisentangledAttentionKernel.names + ConvolutionKernel.names + RotaryPairScoresKernel.names
     }
 }
