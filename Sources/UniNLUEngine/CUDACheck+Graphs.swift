@@ -8,7 +8,7 @@ import UniNLUPipelines
 // first call runs op by op (the reference: same kernels, same tuned GEMMs), the second captures and
 // replays, the third replays with its inputs patched in. Then a pair of texts of one shape but
 // other tokens: the second only replays the graph captured from the first, so its result proves
-// that the inputs reach the graph (not the captured ones); and a pair of SiameseUIE texts of other
+// that the inputs reach the graph (not the captured ones); and, per family, a pair of texts of other
 // lengths within one length bucket, which share a graph the same way.
 
 extension CUDACheck {
@@ -119,6 +119,11 @@ extension CUDACheck {
             }
         }
         await sameShapeOtherTokens("rex", model: rexModel, minimumReplays: 1, values: { rexCapture.values }, reset: { rexCapture.reset() }) {
+            try await rexRun.predict(text: $0, schema: $1).json
+        }
+        // Prompts of 22 and 24 tokens: one shape under the length bucket (8).
+        await sameShapeOtherTokens("rex", model: rexModel, minimumReplays: 1, values: { rexCapture.values }, reset: { rexCapture.reset() },
+                                   texts: ("张三明天从北京出发去上海", "李四后天从广州出发去深圳了吗"), name: "rex other lengths, one length bucket") {
             try await rexRun.predict(text: $0, schema: $1).json
         }
         if let counters = try await rexModel.cudaGraphCounters() {

@@ -32,6 +32,10 @@ rex_bench() {
     timeout 150 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128,16x128,128x128,8x512 \
         --iterations 50 --warmup 10 --text "2008年北京奥运会上，菲尔普斯在国家游泳中心为美国队赢得了八枚金牌。" \
         --labels 人物,地理位置,组织机构 --output "$OUT/uninlu-rex-bench.json" 2>&1 | sed 's/^/[rex] /' | tee -a "$OUT/run.log"
+    # The NER request over 64 texts of different lengths: length buckets, exact-length graphs, op by op.
+    timeout 240 "$BIN" bench --model "$REX" --backend cuda --precision fp16 --shapes 1x128 --iterations 20 \
+        --text "2008年北京奥运会上，菲尔普斯在国家游泳中心为美国队赢得了八枚金牌。" --labels 人物,地理位置,组织机构 \
+        --text-variants 64 --output "$OUT/uninlu-rex-bench-varied.json" 2>&1 | grep end-to-end | sed 's/^/[rex varied lengths] /' | tee -a "$OUT/run.log"
     if [ "${REX_VARIANTS:-1}" = 1 ]; then
         # The wide kernel's earlier forms: staged K/V with relative rows from global memory, and unstaged.
         for v in tc-global mma; do

@@ -52,7 +52,8 @@ public struct CUDAGraphPolicy: Sendable, Equatable {
     /// each graph keeps its activations.
     public var maxTokens: Int
     /// Models pad their sequences with masked rows up to a multiple of this many tokens (SiameseUIE's
-    /// text windows and hints), so that requests of nearby lengths replay one graph; 1: exact
+    /// text windows and hints, RexUniNLU's prompts and its relative-distance table), so that requests
+    /// of nearby lengths replay one graph; 1: exact
     /// lengths, every new length its own shape. Padding never changes a real row's result.
     public var lengthBucket: Int
 

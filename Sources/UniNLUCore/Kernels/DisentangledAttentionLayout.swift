@@ -62,9 +62,13 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
         matrixOffsets = offsets
     }
 
-    /// Builds the distance table from `row(distance)` over the distances the position ids can make.
-    public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], relativeRows: Int, row: (Int32) -> Int32) throws {
-        let reach = Self.largestDistance(positions: positions, sequences: sequences)
+    /// Builds the distance table from `row(distance)` over the distances the position ids can make,
+    /// rounded up to a multiple of `reachMultiple` (a longer table changes no pair's row; it lets
+    /// forwards whose position spans differ a little share one replayable shape).
+    public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], relativeRows: Int, reachMultiple: Int = 1,
+                row: (Int32) -> Int32) throws {
+        let step = max(1, reachMultiple)
+        let reach = (Self.largestDistance(positions: positions, sequences: sequences) + step - 1) / step * step
         guard reach <= Self.maxReach else {
             throw LayoutError.wrongSize("position ids \(reach) apart (at most \(Self.maxReach))")
         }

@@ -43,24 +43,36 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
     }
 
     /// The attention layout of one forward: the 2-D masks, the row position ids and the relative row of
-    /// every distance they make (`RelativePositionMode.row`, computed once per distance).
-    public func attentionLayout(positions: [Int32], sequences: PackedSequences, masks: [UInt8]) throws -> DisentangledAttentionLayout {
+    /// every distance they make (`RelativePositionMode.row`, computed once per distance; the table's
+    /// reach rounded up to a multiple of `reachMultiple`).
+    public func attentionLayout(positions: [Int32], sequences: PackedSequences, masks: [UInt8], reachMultiple: Int = 1) throws -> DisentangledAttentionLayout {
         let mode = configuration.relativePositionMode
         let span = configuration.attentionSpan
         return try DisentangledAttentionLayout(
-            sequences: sequences, mask: masks, positions: positions, relativeRows: 2 * span
+            sequences: sequences, mask: masks, positions: positions, relativeRows: 2 * span, reachMultiple: reachMultiple
         ) { mode.row(query: $0, key: 0, span: span) }
     }
 
     /// The last layer's hidden states of packed sequences. `masks` holds each sequence's n x n 2-D mask.
-    public func encode(ids: [Int32], positions: [Int32], sequences: PackedSequences, masks: [UInt8]) throws -> K.Activations {
+    ///
+    /// `realLengths` (one per sequence, at most its length): the rows after a sequence's real length
+    /// are padding (replayable shapes of bucketed lengths). No token may attend to them (their mask
+    /// columns are zero), they do not border the real tokens in the convolution after layer 0 (as
+    /// upstream's zeroed padding embeddings do not), and their outputs are never meaningful.
+    /// `reachMultiple` rounds the relative-distance table (see `attentionLayout`).
+    public func encode(ids: [Int32], positions: [Int32], sequences: PackedSequences, masks: [UInt8], realLengths: [Int]? = nil,
+                       reachMultiple: Int = 1) throws -> K.Activations {
         guard ids.count == sequences.totalRows, positions.count == ids.count else {
             throw ModelError.invalidInput("\(ids.count) ids and \(positions.count) positions for \(sequences.totalRows) packed rows")
+        }
+        let real = realLengths ?? (0..<sequences.count).map(sequences.length(of:))
+        guard real.count == sequences.count, zip(real, 0..<sequences.count).allSatisfy({ $0 >= 1 && $0 <= sequences.length(of: $1) }) else {
+            throw ModelError.invalidInput("\(real.count) real lengths for \(sequences.count) sequences (each 1 up to its padded length)")
         }
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= wordEmbeddingRows }) {
             throw ModelError.invalidInput("token id \(bad) outside the \(wordEmbeddingRows)-row embedding table")
         }
-        let layout = try attentionLayout(positions: positions, sequences: sequences, masks: masks)
+        let layout = try attentionLayout(positions: positions, sequences: sequences, masks: masks, reachMultiple: reachMultiple)
         HostTrace.mark("attention layout built")
         // Upstream multiplies the conv output by `attention_mask.sum(-2) > 0`; we implement the case where
         // every token is attended by someone (true of every Rex prompt, whose text rows see everything).
@@ -88,10 +100,20 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
                     }
                 }
             }
-            if let j = attended.firstIndex(of: 0) {
+            if let j = attended[..<real[s]].firstIndex(of: 0) {
                 throw ModelError.invalidInput("token \(j) of sequence \(s) is attended by no token (2-D mask column of zeros)")
             }
+            if let j = attended[real[s]...].firstIndex(where: { $0 != 0 }) {
+                throw ModelError.invalidInput("padding row \(j) of sequence \(s) is attended by a token (its 2-D mask column must be zero)")
+            }
         }
+        // The convolution sees each sequence's real rows alone; a padding run is a sequence of its own.
+        var convolutionLengths: [Int] = []
+        for s in 0..<sequences.count {
+            convolutionLengths.append(real[s])
+            if sequences.length(of: s) > real[s] { convolutionLengths.append(sequences.length(of: s) - real[s]) }
+        }
+        let convolutionSequences = realLengths == nil ? sequences : PackedSequences(lengths: convolutionLengths)
         HostTrace.mark("mask columns checked")
         let embedded = try kernels.embed(tables: [wordEmbeddings], ids: [ids], norm: embeddingNorm)
         var hidden = embedded
@@ -105,7 +127,7 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
             hidden = try kernels.linearResidualNorm(intermediate, layer.output, residual: attended, layer.outputNorm)
             if index == 0, let convolution {
                 hidden = try kernels.layerNorm(
-                    kernels.convolution(embedded, convolution.conv, sequences: sequences, activation: .gelu, residual: hidden),
+                    kernels.convolution(embedded, convolution.conv, sequences: convolutionSequences, activation: .gelu, residual: hidden),
                     convolution.norm)
             }
         }

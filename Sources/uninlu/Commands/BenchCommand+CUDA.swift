@@ -31,9 +31,11 @@ extension BenchCommand {
         }
         if let text {
             let labelList = labels.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+            var policy = CUDAGraphPolicy()
+            policy.lengthBucket = cudaGraphBucket
             fields.append(("end_to_end", try await CUDABenchmark.endToEnd(
                 modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,
-                warmup: 20, iterations: max(iterations, 100), log: log)))
+                warmup: 20, iterations: max(iterations, 100), graphPolicy: policy, log: log)))
             // The same request with every forward dispatched op by op (no CUDA graphs), for the ratio.
             fields.append(("end_to_end_op_by_op", try await CUDABenchmark.endToEnd(
                 modelDirectory: url, backend: .cuda, precision: precision, text: text, labels: labelList,

@@ -59,6 +59,8 @@ struct BenchCommand: AsyncParsableCommand {
         "CUDA: also time the end-to-end request cycling through this many texts of different lengths.",
         discussion: "The text extended by 0, 1, … of its own characters; timed with CUDA graphs and length buckets, with graphs keyed on exact lengths, and op by op."))
     var textVariants = 1
+    @Option(name: .customLong("cuda-graph-bucket"), help: "CUDA: the length bucket of the end-to-end request's graphs (1: exact lengths; the varied-length runs set their own).")
+    var cudaGraphBucket = 8
     @Option(name: .customLong("fp16-recheck-margin"), help: "CUDA FP16, SiameseUIE: time the end-to-end request a second time with this re-check margin.")
     var fp16RecheckMargin: Float?
 
@@ -68,6 +70,7 @@ struct BenchCommand: AsyncParsableCommand {
         if iterations <= 0 { throw ValidationError("--iterations must be positive") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
         if !(1...512).contains(textVariants) { throw ValidationError("--text-variants must be between 1 and 512") }
+        if !(1...512).contains(cudaGraphBucket) { throw ValidationError("--cuda-graph-bucket must be between 1 and 512") }
     }
 
     func run() async throws {

@@ -32,7 +32,7 @@ struct ModelOptions: ParsableArguments {
     var cudaGraphCaptureAfter = CUDAGraphPolicy().captureAfter
 
     @Option(name: .customLong("cuda-graph-bucket"), help: ArgumentHelp(
-        "CUDA: pad SiameseUIE text windows and hints with masked tokens to a multiple of this many, so that nearby lengths share one graph (1: exact lengths).",
+        "CUDA: pad SiameseUIE text windows and hints, and RexUniNLU prompts, with masked tokens to a multiple of this many, so that nearby lengths share one graph (1: exact lengths).",
         discussion: "Padding never changes a result; it costs the padded rows' compute (docs/cuda-backend.md)."))
     var cudaGraphBucket = CUDAGraphPolicy().lengthBucket
 

@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import UniNLUCheckpoint
+import UniNLUCore
+import UniNLUCPU
+import UniNLUModels
+
+// A backend that replays CUDA graphs pads each Rex job to its length bucket (and the relative-distance
+// table with it), so that nearby lengths share a captured encoder. The padding must not change any real
+// value: the recorded upstream forwards, packed together, give the same Z on the CPU at bucket 1
+// (exact lengths), 8 and 16, and still match what upstream recorded.
+@Suite("RexUniNLU length buckets", .serialized)
+struct RexLengthBucketTests {
+    static func model(bucket: Int) throws -> RexUniNLUModel<CPUKernels> {
+        let data = try Data(contentsOf: RexFixtures.modelURL.appendingPathComponent("config.json"))
+        let configuration = try JSONDecoder().decode(DebertaV2Configuration.self, from: data)
+        let kernels = CPUKernels()
+        kernels.lengthBucket = bucket
+        return try RexUniNLUModel(configuration: configuration, kernels: kernels, store: TensorStore(Checkpoint.open(modelDirectory: RexFixtures.modelURL)))
+    }
+
+    /// Forwards of 20 to 512 tokens: lengths on a bucket boundary (512) and off it, short prompts whose
+    /// last real token borders padding in the convolution.
+    static let caseIDs = ["rex_long_label_skipped", "rex_ner_card_example", "rex_re_org", "rex_absa_hash", "rex_long_three_windows"]
+
+    @Test("padding to 8 or 16 tokens gives the exact-length Z, which still matches upstream", arguments: [8, 16])
+    func sameZ(_ bucket: Int) throws {
+        let fixtures = try Self.caseIDs.map { try #require(RexFixtures.fixture($0)) }
+        let forwards = fixtures.flatMap { $0["forwards"]?.arrayValue ?? [] }
+        let jobs = forwards.map(RexFixtures.job)
+        #expect(jobs.count >= 8 && jobs.contains { $0.count % bucket != 0 } && jobs.contains { $0.count % 16 == 0 })
+        let exact = try Self.model(bucket: 1).tokenPairLogits(jobs)
+        let padded = try Self.model(bucket: bucket).tokenPairLogits(jobs)
+        #expect(exact.count == padded.count)
+        for (index, (a, b)) in zip(exact, padded).enumerated() {
+            #expect(a.count == b.count)
+            let worst = zip(a.values, b.values).map { abs($0 - $1) }.max() ?? .infinity
+            // Padded keys get exactly zero weight; what remains is FP32 summation order.
+            #expect(worst <= 1e-5, "forward \(index) (\(a.count) tokens): max |exact - padded| = \(worst)")
+            let problems = ZComparison.problems(ours: b, recorded: forwards[index])
+            let matchesUpstream = problems.isEmpty
+            #expect(matchesUpstream, "forward \(index): \(problems.count) problems, first \(problems.prefix(3).joined(separator: "; "))")
+        }
+    }
+
+    @Test("a padding row that a token attends to is refused")
+    func attendedPaddingRefused() throws {
+        let model = try Self.model(bucket: 1)
+        let n = 8, real = 5
+        var mask = [UInt8](repeating: 0, count: n * n)
+        for i in 0..<real { for j in 0..<real { mask[i * n + j] = 1 } }
+        let ids: [Int32] = [1, 5, 6, 7, 2, 0, 0, 0], positions: [Int32] = [0, 1, 2, 3, 4, 4, 4, 4]
+        _ = try model.encoder.encode(ids: ids, positions: positions, sequences: PackedSequences(lengths: [n]), masks: mask, realLengths: [real])
+        mask[2 * n + 6] = 1   // token 2 attends to padding row 6
+        do {
+            _ = try model.encoder.encode(ids: ids, positions: positions, sequences: PackedSequences(lengths: [n]), masks: mask, realLengths: [real])
+            Issue.record("a mask that attends to a padding row was accepted")
+        } catch {
+            #expect("\(error)".contains("padding row 6 of sequence 0"), "\(error)")
+        }
+    }
+}
