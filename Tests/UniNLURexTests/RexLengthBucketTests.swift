@@ -60,3 +60,17 @@ struct RexLengthBucketTests {
         }
     }
 }
+
+@Suite("relative-distance reach under length buckets")
+struct BucketedReachTests {
+    @Test("exact at bucket 1; else the next multiple above, one reach per padded length of a 0..<n prompt")
+    func reach() {
+        #expect(DisentangledAttentionLayout.bucketedReach(56, multiple: 1) == 56)
+        #expect(DisentangledAttentionLayout.bucketedReach(0, multiple: 8) == 8)
+        // Prompts of 57 to 64 tokens (largest distance 56 to 63) pad to 64 tokens and share reach 64.
+        for n in 57...64 {
+            #expect(DisentangledAttentionLayout.bucketedReach(n - 1, multiple: 8) == 64, "n = \(n)")
+        }
+        #expect(DisentangledAttentionLayout.bucketedReach(64, multiple: 8) == 72)
+    }
+}

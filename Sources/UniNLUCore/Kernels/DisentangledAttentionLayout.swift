@@ -63,17 +63,23 @@ public struct DisentangledAttentionLayout: Sendable, Equatable {
     }
 
     /// Builds the distance table from `row(distance)` over the distances the position ids can make,
-    /// rounded up to a multiple of `reachMultiple` (a longer table changes no pair's row; it lets
-    /// forwards whose position spans differ a little share one replayable shape).
+    /// extended to `bucketedReach` (a longer table changes no pair's row; it lets forwards whose
+    /// position spans differ a little share one replayable shape).
     public init(sequences: PackedSequences, mask: [UInt8], positions: [Int32], relativeRows: Int, reachMultiple: Int = 1,
                 row: (Int32) -> Int32) throws {
-        let step = max(1, reachMultiple)
-        let reach = (Self.largestDistance(positions: positions, sequences: sequences) + step - 1) / step * step
+        let reach = Self.bucketedReach(Self.largestDistance(positions: positions, sequences: sequences), multiple: reachMultiple)
         guard reach <= Self.maxReach else {
             throw LayoutError.wrongSize("position ids \(reach) apart (at most \(Self.maxReach))")
         }
         try self.init(sequences: sequences, mask: mask, positions: positions,
                       distanceRows: (-reach...reach).map { row(Int32($0)) }, relativeRows: relativeRows)
+    }
+
+    /// The table's reach for a largest distance: the distance itself (multiple 1), else the next
+    /// multiple strictly above it, so that sequences padded to a multiple of the same bucket whose
+    /// position ids run 0..<n (largest distance n - 1) have one reach per padded length.
+    public static func bucketedReach(_ largest: Int, multiple: Int) -> Int {
+        multiple <= 1 ? largest : (largest / multiple + 1) * multiple
     }
 
     /// The largest |p_i - p_j| within any one sequence (0 when the ids do not match the rows: the

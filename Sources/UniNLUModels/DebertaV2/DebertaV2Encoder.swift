@@ -44,7 +44,7 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
 
     /// The attention layout of one forward: the 2-D masks, the row position ids and the relative row of
     /// every distance they make (`RelativePositionMode.row`, computed once per distance; the table's
-    /// reach rounded up to a multiple of `reachMultiple`).
+    /// reach extended to `DisentangledAttentionLayout.bucketedReach` of `reachMultiple`).
     public func attentionLayout(positions: [Int32], sequences: PackedSequences, masks: [UInt8], reachMultiple: Int = 1) throws -> DisentangledAttentionLayout {
         let mode = configuration.relativePositionMode
         let span = configuration.attentionSpan

@@ -82,7 +82,7 @@ public final class RexUniNLUModel<K: DebertaKernels> {
         }
         let sequences = PackedSequences(lengths: padded)
         let realLengths = jobs.map(\.count)
-        let reach = (span + bucket - 1) / bucket * bucket
+        let reach = DisentangledAttentionLayout.bucketedReach(span, multiple: bucket)
         // The 2-D masks and position ids are staged inputs: a replay of this region takes the call's own.
         // The distance table's reach is baked into the graph, so it is part of the shape.
         let shape = ForwardShape(region: "rex.encoder", lengths: padded + [reach], tokens: ids.count)
