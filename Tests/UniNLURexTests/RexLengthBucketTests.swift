@@ -3,7 +3,7 @@ import Testing
 import UniNLUCheckpoint
 import UniNLUCore
 import UniNLUCPU
-import UniNLUModels
+@testable import UniNLUModels
 
 // A backend that replays CUDA graphs pads each Rex job to its length bucket (and the relative-distance
 // table with it), so that nearby lengths share a captured encoder. The padding must not change any real
@@ -72,5 +72,42 @@ struct BucketedReachTests {
             #expect(DisentangledAttentionLayout.bucketedReach(n - 1, multiple: 8) == 64, "n = \(n)")
         }
         #expect(DisentangledAttentionLayout.bucketedReach(64, multiple: 8) == 72)
+    }
+}
+
+@Suite("Rex jobs packed under a length bucket")
+struct RexPackedJobsTests {
+    @Test("a 3-token job pads to 4: id 0, the last position id, zero mask rows and columns; a 4-token job stays")
+    func padding() throws {
+        let first = RexForwardJob(ids: [1, 5, 2], positions: [0, 1, 2], mask: [1, 1, 0, 1, 1, 1, 0, 1, 1])
+        let second = RexForwardJob(ids: [1, 6, 7, 2], positions: [0, 1, 1, 2], mask: [UInt8](repeating: 1, count: 16))
+        let packed = try RexPackedJobs([first, second], bucket: 4)
+        #expect(packed.sequences.offsets == [0, 4, 8])
+        #expect(packed.realLengths == [3, 4])
+        #expect(packed.isPadded)
+        #expect(packed.ids == [1, 5, 2, 0, 1, 6, 7, 2])
+        #expect(packed.positions == [0, 1, 2, 2, 0, 1, 1, 2])
+        #expect(Array(packed.masks[0..<16]) == [1, 1, 0, 0, 1, 1, 1, 0, 0, 1, 1, 0, 0, 0, 0, 0])
+        #expect(Array(packed.masks[16...]) == [UInt8](repeating: 1, count: 16))
+        #expect(packed.realRowSegments == [RowSegment(source: 0, start: 0, count: 3), RowSegment(source: 0, start: 4, count: 4)])
+        #expect(packed.realPositions == [0, 1, 2, 0, 1, 1, 2])
+        #expect(packed.reach == 4)   // largest span 2: the next multiple of 4 above it
+    }
+
+    @Test("bucket 1 packs the jobs as they are")
+    func exact() throws {
+        let job = RexForwardJob(ids: [1, 5, 2], positions: [0, 1, 2], mask: [UInt8](repeating: 1, count: 9))
+        let packed = try RexPackedJobs([job, job], bucket: 1)
+        #expect(!packed.isPadded)
+        #expect(packed.ids == job.ids + job.ids && packed.masks.count == 18 && packed.reach == 2)
+        #expect(packed.realPositions == packed.positions)
+    }
+
+    @Test("a job whose mask or positions do not match its ids is refused, naming it")
+    func badJob() {
+        let good = RexForwardJob(ids: [1, 2], positions: [0, 1], mask: [1, 1, 1, 1])
+        let bad = RexForwardJob(ids: [1, 2], positions: [0, 1], mask: [1, 1, 1])
+        #expect(throws: ModelError.self) { try RexPackedJobs([good, bad], bucket: 8) }
+        do { _ = try RexPackedJobs([good, bad], bucket: 8) } catch { #expect("\(error)".contains("job 1"), "\(error)") }
     }
 }

@@ -44,76 +44,38 @@ public final class RexUniNLUModel<K: DebertaKernels> {
     /// Z of every job, all jobs packed into one forward.
     ///
     /// Under a length bucket B > 1 (CUDA graphs on: `kernels.lengthBucket`) each job is padded to a
-    /// multiple of B tokens and the relative-distance table to a multiple of B distances, so that
-    /// requests of nearby lengths replay one captured encoder. Padding rows take token id 0 and the
-    /// job's last position id, attend to nothing and are attended by nothing (zero 2-D mask rows and
-    /// columns), and stand apart from the real tokens in the convolution (DebertaV2Encoder.encode);
-    /// Z is computed on the real rows only, so no real value changes.
+    /// multiple of B tokens and the relative-distance table extended to the next multiple of B above
+    /// the largest distance (RexPackedJobs), so that requests of nearby lengths replay one captured
+    /// encoder. Padding rows attend to nothing, are attended by nothing and stand apart from the real
+    /// tokens in the convolution (DebertaV2Encoder.encode); Z is computed on the real rows only, so no
+    /// real value changes.
     public func tokenPairLogits(_ jobs: [RexForwardJob]) throws -> [RexTokenPairLogits] {
         guard !jobs.isEmpty else { return [] }
         HostTrace.mark("start")
         let bucket = max(1, kernels.lengthBucket)
-        let padded = jobs.map { ($0.count + bucket - 1) / bucket * bucket }
-        var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
-        let tokens = padded.reduce(0, +)
-        ids.reserveCapacity(tokens)
-        positions.reserveCapacity(tokens)
-        masks.reserveCapacity(padded.reduce(0) { $0 + $1 * $1 })
-        var span = 0
-        for (index, job) in jobs.enumerated() {
-            guard job.count > 0, job.positions.count == job.count, job.mask.count == job.count * job.count else {
-                throw ModelError.invalidInput("job \(index): \(job.count) ids, \(job.positions.count) positions, \(job.mask.count) mask entries")
-            }
-            let n = job.count, extra = padded[index] - n
-            ids += job.ids
-            positions += job.positions
-            span = max(span, Int((job.positions.max() ?? 0) - (job.positions.min() ?? 0)))
-            if extra == 0 {
-                masks += job.mask
-                continue
-            }
-            ids += repeatElement(0, count: extra)
-            positions += repeatElement(job.positions[n - 1], count: extra)
-            for row in 0..<n {
-                masks += job.mask[(row * n)..<((row + 1) * n)]
-                masks += repeatElement(0, count: extra)
-            }
-            masks += repeatElement(0, count: extra * padded[index])
-        }
-        let sequences = PackedSequences(lengths: padded)
-        let realLengths = jobs.map(\.count)
-        let reach = DisentangledAttentionLayout.bucketedReach(span, multiple: bucket)
+        let packed = try RexPackedJobs(jobs, bucket: bucket)
         // The 2-D masks and position ids are staged inputs: a replay of this region takes the call's own.
         // The distance table's reach is baked into the graph, so it is part of the shape.
-        let shape = ForwardShape(region: "rex.encoder", lengths: padded + [reach], tokens: ids.count)
+        let shape = ForwardShape(
+            region: "rex.encoder", lengths: (0..<jobs.count).map(packed.sequences.length(of:)) + [packed.reach], tokens: packed.ids.count)
         guard let paddedQK = try kernels.replayable(shape, {
             HostTrace.mark("inputs concatenated")
             let hidden = try encoder.encode(
-                ids: ids, positions: positions, sequences: sequences, masks: masks,
-                realLengths: padded == realLengths ? nil : realLengths, reachMultiple: bucket)
+                ids: packed.ids, positions: packed.positions, sequences: packed.sequences, masks: packed.masks,
+                realLengths: packed.isPadded ? packed.realLengths : nil, reachMultiple: bucket)
             HostTrace.mark("encoder queued")
             return [try kernels.linear(hidden, queryKey, activation: .none, residual: nil)]
         }).first else { throw ModelError.invalidInput("the encoder returned no activation") }
-        var qk = paddedQK
-        var realPositions = positions
-        if padded != realLengths {
-            var segments: [RowSegment] = []
-            realPositions = []
-            realPositions.reserveCapacity(realLengths.reduce(0, +))
-            for (s, job) in jobs.enumerated() {
-                segments.append(RowSegment(source: 0, start: sequences.offsets[s], count: job.count))
-                realPositions += job.positions
-            }
-            qk = try kernels.gatherRows([paddedQK], segments: segments)
-        }
-        let z = try kernels.rotaryPairScores(qk, positions: realPositions, frequencies: frequencies, sequences: PackedSequences(lengths: realLengths))
+        let qk = packed.isPadded ? try kernels.gatherRows([paddedQK], segments: packed.realRowSegments) : paddedQK
+        let z = try kernels.rotaryPairScores(
+            qk, positions: packed.realPositions, frequencies: frequencies, sequences: PackedSequences(lengths: packed.realLengths))
         var offset = 0
         let result = try jobs.map { job in
             defer { offset += job.count * job.count }
             return try RexTokenPairLogits(count: job.count, packed: z, offset: offset)
         }
         HostTrace.mark("results wrapped")
-        HostTrace.flush("rex model call, \(jobs.count) jobs, \(ids.count) tokens")
+        HostTrace.flush("rex model call, \(jobs.count) jobs, \(packed.ids.count) tokens")
         return result
     }
 }
