@@ -137,15 +137,15 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         gemm.holdStream = { [unowned self] runs in try self.holdStream(runs: runs) }
     }
 
-    /// Every GEMM tuned so far at M rows: ("NxK", plus " gelu", " residual" or " S slices"; "cublaslt",
-    /// or "fallback" where cuBLASLt has no algorithm; the autotune's timing of each candidate), sorted.
-    public func gemmChoices(rows m: Int) -> [(shape: String, kernel: String, timings: [(candidate: String, microseconds: Double)])] {
+    /// Every GEMM tuned so far at M rows: ("NxK", plus " gelu", " residual" or " S slices"; the
+    /// autotune's timing of each candidate, empty where it timed none), sorted.
+    public func gemmTimings(rows m: Int) -> [(shape: String, timings: [(candidate: String, microseconds: Double)])] {
         gemm.plans.filter { $0.key.m == m }.map { key, plan in
             var shape = "\(key.n)x\(key.k)"
             if key.gelu { shape += " gelu" }
             if key.residual { shape += " residual" }
             if key.splits > 0 { shape += " \(key.splits) slices" }
-            return (shape, plan.algo != nil ? "cublaslt" : "fallback", plan.timings)
+            return (shape, plan.timings)
         }.sorted { $0.shape < $1.shape }
     }
 
@@ -340,7 +340,6 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
 }
 
 extension CUDAKernels {
-    /// The GEMM algorithms chosen so far, as plan JSON entries.
     /// The GEMM algorithms chosen so far, and the split counts of `linearResidualNorm` (entries with
     /// "residual_norm_splits" and no "algo"), as plan JSON entries.
     public func exportTunedGemms() -> [JSONValue] {

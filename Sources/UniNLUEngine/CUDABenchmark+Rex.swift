@@ -108,7 +108,7 @@ extension CUDABenchmark {
             let med = median(samples)
             log(String(format: "rex encoder %@ %@: median %.3f ms (host %.3f ms), stddev %.3f, %.0f tokens/s",
                        shape.description, precision.rawValue, med, median(hostSamples), stddev(samples), Double(tokens) / med * 1000))
-            let normFields = residualNormFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
+            let normFields = tuningFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
                                                 intermediate: configuration.intermediateSize, shape: "rex " + shape.description, log: log)
             rows.append(.object([
                 ("shape", .string(shape.description)), ("batch", .number(Double(shape.batch))), ("sequence", .number(Double(shape.sequence))),

@@ -115,7 +115,7 @@ public enum CUDABenchmark {
             let med = median(samples)
             log(String(format: "encoder %@ %@: median %.3f ms (host %.3f ms), stddev %.3f, %.0f tokens/s",
                        shape.description, precision.rawValue, med, median(hostSamples), stddev(samples), Double(tokens) / med * 1000))
-            let normFields = residualNormFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
+            let normFields = tuningFields(kernels, rows: tokens, hidden: configuration.hiddenSize,
                                                 intermediate: configuration.intermediateSize, shape: shape.description, log: log)
             rows.append(.object([
                 ("shape", .string(shape.description)), ("batch", .number(Double(shape.batch))), ("sequence", .number(Double(shape.sequence))),
@@ -135,13 +135,13 @@ public enum CUDABenchmark {
 
     /// The timed split counts of the two `linearResidualNorm` shapes of a layer (0: unfused) and the
     /// GEMM autotune's timing of each cuBLASLt candidate per shape at these rows, logged and as JSON fields.
-    static func residualNormFields(_ kernels: CUDAKernels, rows: Int, hidden: Int, intermediate: Int, shape: String,
+    static func tuningFields(_ kernels: CUDAKernels, rows: Int, hidden: Int, intermediate: Int, shape: String,
                                    log: (String) -> Void) -> [(String, JSONValue)] {
         let attention = kernels.residualNormChoice(rows: rows, out: hidden, in: hidden)
         let output = kernels.residualNormChoice(rows: rows, out: hidden, in: intermediate)
         func text(_ splits: Int?) -> String { splits.map { $0 == 0 ? "unfused" : "\($0) K slices" } ?? "unfused (not timed)" }
         log("encoder \(shape): linear + residual + LayerNorm: attention output \(text(attention)), FFN output \(text(output))")
-        let choices = kernels.gemmChoices(rows: rows)
+        let choices = kernels.gemmTimings(rows: rows)
         for choice in choices where !choice.timings.isEmpty {
             log("encoder \(shape): GEMM autotune \(choice.shape) (µs a run): "
                 + choice.timings.map { String(format: "%@ %.2f", $0.candidate, $0.microseconds) }.joined(separator: ", "))

@@ -40,8 +40,6 @@ final class GemmEngine {
         var desc: cublasLtMatmulDesc_t?
         var a: cublasLtMatrixLayout_t?, b: cublasLtMatrixLayout_t?, c: cublasLtMatrixLayout_t?, d: cublasLtMatrixLayout_t?
         var algo: cublasLtMatmulAlgo_t?
-        var candidates = 0
-        var microseconds = 0.0
         /// Each timed candidate ("cublaslt 0" .. in cuBLASLt's heuristic order) and its µs a run.
         var timings: [(candidate: String, microseconds: Double)] = []
     }
@@ -206,7 +204,6 @@ final class GemmEngine {
         let status = api.cublasLtMatmulAlgoGetHeuristic(
             handle, plan.desc, plan.a, plan.b, plan.c, plan.d, preference, Int32(results.count), &results, &returned)
         let usable = status == 0 ? results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes } : []
-        plan.candidates = usable.count
         plan.algo = usable.first?.algo
         guard autotune, usable.count > 1 else { return }
         var best = Double.infinity
@@ -218,7 +215,6 @@ final class GemmEngine {
             best = micros
             plan.algo = candidate.algo
         }
-        plan.microseconds = best.isFinite ? best : 0
     }
 
     /// Microseconds a run of `body` takes: one untimed run, then `autotuneRepeats` queued behind a

@@ -7,8 +7,8 @@
 // layer), bound next by L2 (65% busy) at 25% occupancy (126 registers). Blocks of 8 warps (128
 // queries, each K/V tile staged once for twice the queries) measured no faster (94d7162, removed):
 // L2 already serves the second read. Scores are kept in log2 units (Q is
-// pre-scaled by scale·log2 e) so that every exponential is one exp2f. Needs the helpers of
-// AttentionKernel.source (mma_16816, ldmatrix, cp_async16, pack_f16x2, quad_sum,
+// pre-scaled by scale·log2 e) so that every exponential is one exp2f. Needs TensorCorePrelude's
+// helpers (mma_16816, ldmatrix, cp_async16, pack_f16x2) and AttentionKernel.source's (quad_sum,
 // attention_tc_store_rows), which come before it.
 
 enum AttentionKeyTile64Kernel {

@@ -21,6 +21,11 @@ public struct PackedSequences: Sendable, Equatable {
     public var totalRows: Int { offsets[offsets.count - 1] }
     public func length(of sequence: Int) -> Int { offsets[sequence + 1] - offsets[sequence] }
     public var maxLength: Int { (0..<count).map(length(of:)).max() ?? 0 }
+
+    /// `length` padded up to a multiple of `bucket` (`EncoderKernels.lengthBucket`; 1 or less: unchanged).
+    public static func bucketed(_ length: Int, bucket: Int) -> Int {
+        bucket > 1 ? (length + bucket - 1) / bucket * bucket : length
+    }
 }
 
 /// A run of rows copied from a source activation into a gathered one.

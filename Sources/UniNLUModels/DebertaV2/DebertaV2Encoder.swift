@@ -108,12 +108,10 @@ public final class DebertaV2Encoder<K: DebertaKernels> {
             }
         }
         // The convolution sees each sequence's real rows alone; a padding run is a sequence of its own.
-        var convolutionLengths: [Int] = []
-        for s in 0..<sequences.count {
-            convolutionLengths.append(real[s])
-            if sequences.length(of: s) > real[s] { convolutionLengths.append(sequences.length(of: s) - real[s]) }
-        }
-        let convolutionSequences = realLengths == nil ? sequences : PackedSequences(lengths: convolutionLengths)
+        let convolutionSequences = realLengths == nil ? sequences : PackedSequences(lengths: (0..<sequences.count).flatMap { s in
+            let padding = sequences.length(of: s) - real[s]
+            return padding > 0 ? [real[s], padding] : [real[s]]
+        })
         HostTrace.mark("mask columns checked")
         let embedded = try kernels.embed(tables: [wordEmbeddings], ids: [ids], norm: embeddingNorm)
         var hidden = embedded

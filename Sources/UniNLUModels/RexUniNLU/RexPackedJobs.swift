@@ -15,12 +15,11 @@ struct RexPackedJobs {
     let realLengths: [Int]
     let reach: Int
 
-    /// Whether any job was padded (each padded length is at least the real one).
-    var isPadded: Bool { sequences.totalRows != realLengths.reduce(0, +) }
+    /// Whether any job was padded.
+    let isPadded: Bool
 
     init(_ jobs: [RexForwardJob], bucket: Int) throws {
-        let bucket = max(1, bucket)
-        let padded = jobs.map { ($0.count + bucket - 1) / bucket * bucket }
+        let padded = jobs.map { PackedSequences.bucketed($0.count, bucket: bucket) }
         var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
         let tokens = padded.reduce(0, +)
         ids.reserveCapacity(tokens)
@@ -52,6 +51,7 @@ struct RexPackedJobs {
         self.masks = masks
         sequences = PackedSequences(lengths: padded)
         realLengths = jobs.map(\.count)
+        isPadded = padded != realLengths
         reach = DisentangledAttentionLayout.bucketedReach(span, multiple: bucket)
     }
 

@@ -53,10 +53,7 @@ public final class SiameseUIEModel<K: EncoderKernels> {
     /// `length` rounded up to the backend's length bucket (`EncoderKernels.lengthBucket`). Padding
     /// rows are masked as keys wherever they go and their outputs are never read, so a real row's
     /// result does not depend on them (its position and its keys are unchanged).
-    func bucketed(_ length: Int) -> Int {
-        let bucket = kernels.lengthBucket
-        return bucket > 1 ? (length + bucket - 1) / bucket * bucket : length
-    }
+    func bucketed(_ length: Int) -> Int { PackedSequences.bucketed(length, bucket: kernels.lengthBucket) }
 
     /// Positions of `count` padding rows after a sequence's real ones, clamped to the table.
     private func paddingPositions(after last: Int, count: Int) -> [Int32] {
