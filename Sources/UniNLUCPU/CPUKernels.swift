@@ -26,6 +26,8 @@ public final class CPUKernels: EncoderKernels {
     /// Exact lengths by default (padding only costs the CPU time); tests set a bucket to check that
     /// a graph's padding leaves every real row's result unchanged.
     public var lengthBucket = 1
+    /// Settable for tests of the padded and unpadded paths (see `EncoderKernels.lengthBucketMaxTokens`).
+    public var lengthBucketMaxTokens = Int.max
 
     public func makeLinear(weight: [Float], bias: [Float], outFeatures: Int, inFeatures: Int) throws -> CPULinear {
         guard weight.count == outFeatures * inFeatures, bias.count == outFeatures else {

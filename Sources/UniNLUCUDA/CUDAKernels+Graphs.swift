@@ -20,6 +20,8 @@ extension CUDAKernels {
 
     /// The policy's bucket while graphs are on (padding buys nothing without replays).
     public var lengthBucket: Int { graphCache.policy.maxGraphs > 0 ? max(1, graphCache.policy.lengthBucket) : 1 }
+    /// Forwards over the graph token limit are never captured, so they are not padded either.
+    public var lengthBucketMaxTokens: Int { graphCache.policy.maxTokens }
 
     public func replayable(_ shape: ForwardShape, _ body: () throws -> [CUDAMatrix]) throws -> [CUDAMatrix] {
         let policy = graphCache.policy

@@ -94,6 +94,28 @@ struct RexPackedJobsTests {
         #expect(packed.reach == 4)   // largest span 2: the next multiple of 4 above it
     }
 
+    @Test("jobs that padded would exceed the replay token limit are packed at exact lengths")
+    func overTokenLimit() throws {
+        let job = RexForwardJob(ids: [1, 5, 2], positions: [0, 1, 2], mask: [UInt8](repeating: 1, count: 9))
+        // Padded to 8 the two jobs take 16 tokens: at a limit of 16 they pad, at 15 they do not.
+        let atLimit = try RexPackedJobs([job, job], bucket: 8, maxTokens: 16)
+        #expect(atLimit.isPadded && atLimit.bucket == 8 && atLimit.ids.count == 16 && atLimit.reach == 8)
+        let over = try RexPackedJobs([job, job], bucket: 8, maxTokens: 15)
+        #expect(!over.isPadded && over.bucket == 1 && over.ids.count == 6 && over.reach == 2)
+        #expect(PackedSequences.effectiveBucket(lengths: [3, 3], bucket: 1, maxTokens: 0) == 1)
+    }
+
+    @Test("over the token limit the model runs the jobs unpadded: the exact-length Z, bit for bit")
+    func unpaddedOverLimit() throws {
+        let jobs = try ["rex_ner_card_example", "rex_re_org"].map { try #require(RexFixtures.fixture($0)) }
+            .flatMap { $0["forwards"]?.arrayValue ?? [] }.map(RexFixtures.job)
+        let capped = try RexLengthBucketTests.model(bucket: 8)
+        capped.kernels.lengthBucketMaxTokens = jobs.reduce(0) { $0 + $1.count } - 1
+        let exact = try RexLengthBucketTests.model(bucket: 1).tokenPairLogits(jobs)
+        let unpadded = try capped.tokenPairLogits(jobs)
+        #expect(exact.map { $0.values } == unpadded.map { $0.values })
+    }
+
     @Test("bucket 1 packs the jobs as they are")
     func exact() throws {
         let job = RexForwardJob(ids: [1, 5, 2], positions: [0, 1, 2], mask: [UInt8](repeating: 1, count: 9))

@@ -53,11 +53,17 @@ public protocol EncoderKernels: AnyObject {
     /// A graph may pad its sequences with masked rows up to a multiple of this many tokens, so that
     /// forwards of nearby lengths have one shape (and replay one captured graph); 1: exact lengths.
     var lengthBucket: Int { get }
+
+    /// Forwards whose padded tokens would exceed this are never replayed; graphs run them at exact
+    /// lengths (`PackedSequences.effectiveBucket`).
+    var lengthBucketMaxTokens: Int { get }
 }
 
 extension EncoderKernels {
     /// Exact lengths unless a backend replays shapes.
     public var lengthBucket: Int { 1 }
+
+    public var lengthBucketMaxTokens: Int { Int.max }
 
     public func linearResidualNorm(_ x: Activations, _ layer: Linear, residual: Activations, _ norm: Norm) throws -> Activations {
         try layerNorm(linear(x, layer, activation: .none, residual: residual), norm)

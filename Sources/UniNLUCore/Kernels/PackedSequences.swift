@@ -26,6 +26,14 @@ public struct PackedSequences: Sendable, Equatable {
     public static func bucketed(_ length: Int, bucket: Int) -> Int {
         bucket > 1 ? (length + bucket - 1) / bucket * bucket : length
     }
+
+    /// The bucket a forward of sequences `lengths` pads to: `bucket`, unless the padded forward
+    /// would exceed `maxTokens` (`EncoderKernels.lengthBucketMaxTokens`): such a forward is never
+    /// replayed, so its padding would be computed for nothing and it runs at exact lengths (1).
+    public static func effectiveBucket(lengths: [Int], bucket: Int, maxTokens: Int) -> Int {
+        guard bucket > 1 else { return 1 }
+        return lengths.reduce(0) { $0 + bucketed($1, bucket: bucket) } <= maxTokens ? bucket : 1
+    }
 }
 
 /// A run of rows copied from a source activation into a gathered one.

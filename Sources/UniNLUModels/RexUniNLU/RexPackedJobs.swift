@@ -17,8 +17,14 @@ struct RexPackedJobs {
 
     /// Whether any job was padded.
     let isPadded: Bool
+    /// The bucket applied: the one asked for, or 1 when the padded jobs would exceed `maxTokens`.
+    let bucket: Int
 
-    init(_ jobs: [RexForwardJob], bucket: Int) throws {
+    /// `maxTokens`: the most tokens a replayed forward may have (`EncoderKernels.lengthBucketMaxTokens`);
+    /// a larger one is never replayed, so its jobs are packed at exact lengths.
+    init(_ jobs: [RexForwardJob], bucket requested: Int, maxTokens: Int = .max) throws {
+        let bucket = PackedSequences.effectiveBucket(lengths: jobs.map(\.count), bucket: requested, maxTokens: maxTokens)
+        self.bucket = bucket
         let padded = jobs.map { PackedSequences.bucketed($0.count, bucket: bucket) }
         var ids: [Int32] = [], positions: [Int32] = [], masks: [UInt8] = []
         let tokens = padded.reduce(0, +)

@@ -48,12 +48,12 @@ public final class RexUniNLUModel<K: DebertaKernels> {
     /// the largest distance (RexPackedJobs), so that requests of nearby lengths replay one captured
     /// encoder. Padding rows attend to nothing, are attended by nothing and stand apart from the real
     /// tokens in the convolution (DebertaV2Encoder.encode); Z is computed on the real rows only, so no
-    /// real value changes.
+    /// real value changes. A forward that padded would exceed `lengthBucketMaxTokens` is never
+    /// replayed and runs at exact lengths.
     public func tokenPairLogits(_ jobs: [RexForwardJob]) throws -> [RexTokenPairLogits] {
         guard !jobs.isEmpty else { return [] }
         HostTrace.mark("start")
-        let bucket = max(1, kernels.lengthBucket)
-        let packed = try RexPackedJobs(jobs, bucket: bucket)
+        let packed = try RexPackedJobs(jobs, bucket: max(1, kernels.lengthBucket), maxTokens: kernels.lengthBucketMaxTokens)
         // The 2-D masks and position ids are staged inputs: a replay of this region takes the call's own.
         // The distance table's reach is baked into the graph, so it is part of the shape.
         let shape = ForwardShape(
@@ -62,7 +62,7 @@ public final class RexUniNLUModel<K: DebertaKernels> {
             HostTrace.mark("inputs concatenated")
             let hidden = try encoder.encode(
                 ids: packed.ids, positions: packed.positions, sequences: packed.sequences, masks: packed.masks,
-                realLengths: packed.isPadded ? packed.realLengths : nil, reachMultiple: bucket)
+                realLengths: packed.isPadded ? packed.realLengths : nil, reachMultiple: packed.bucket)
             HostTrace.mark("encoder queued")
             return [try kernels.linear(hidden, queryKey, activation: .none, residual: nil)]
         }).first else { throw ModelError.invalidInput("the encoder returned no activation") }

@@ -50,10 +50,11 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         public var windowCount: Int { masks.count }
     }
 
-    /// `length` rounded up to the backend's length bucket (`EncoderKernels.lengthBucket`). Padding
+    /// `length` rounded up to `bucket`: the backend's length bucket (`EncoderKernels.lengthBucket`),
+    /// or 1 for a forward over `lengthBucketMaxTokens` (never replayed, so never padded). Padding
     /// rows are masked as keys wherever they go and their outputs are never read, so a real row's
     /// result does not depend on them (its position and its keys are unchanged).
-    func bucketed(_ length: Int) -> Int { PackedSequences.bucketed(length, bucket: kernels.lengthBucket) }
+    func bucketed(_ length: Int, _ bucket: Int) -> Int { PackedSequences.bucketed(length, bucket: bucket) }
 
     /// Positions of `count` padding rows after a sequence's real ones, clamped to the table.
     private func paddingPositions(after last: Int, count: Int) -> [Int32] {
@@ -65,12 +66,14 @@ public final class SiameseUIEModel<K: EncoderKernels> {
     public func encodeTexts(_ texts: [[SiameseTextWindow]]) throws -> [TextEncoding] {
         guard !texts.isEmpty else { return [] }
         var ids: [Int32] = [], positions: [Int32] = [], mask: [UInt8] = [], lengths: [Int] = []
+        let bucket = PackedSequences.effectiveBucket(
+            lengths: texts.flatMap { $0.map(\.ids.count) }, bucket: kernels.lengthBucket, maxTokens: kernels.lengthBucketMaxTokens)
         for windows in texts {
             guard let length = windows.first?.ids.count, length > 0,
                   length <= encoder.configuration.maxPositions,
                   windows.allSatisfy({ $0.ids.count == length && $0.attentionMask.count == length })
             else { throw ModelError.invalidInput("text windows must be non-empty, of equal length and fit the position table") }
-            let rows = bucketed(length)
+            let rows = bucketed(length, bucket)
             for window in windows {
                 ids += window.ids + [Int32](repeating: 0, count: rows - length)
                 positions += (0..<length).map(Int32.init) + paddingPositions(after: length - 1, count: rows - length)
@@ -87,11 +90,24 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         var result: [TextEncoding] = []
         var row = 0
         for windows in texts {
-            let length = windows[0].ids.count, rows = bucketed(length)
+            let length = windows[0].ids.count, rows = bucketed(length, bucket)
             result.append(TextEncoding(hidden: hidden, rowStart: row, windowLength: length, rowsPerWindow: rows, masks: windows.map(\.attentionMask)))
             row += rows * windows.count
         }
         return result
+    }
+
+    /// The bucket the hints of `jobs` pad to: the backend's, unless the hint region (the hints, then
+    /// every [window ; hint] pair) would then exceed the token limit of replayed forwards.
+    func hintBucket(_ jobs: [(text: TextEncoding, hints: [[Int32]])]) -> Int {
+        var paddedTokens = 0
+        for job in jobs {
+            for hint in job.hints {
+                let rows = bucketed(hint.count, kernels.lengthBucket)
+                paddedTokens += rows + job.text.windowCount * (job.text.rowsPerWindow + rows)
+            }
+        }
+        return paddedTokens <= kernels.lengthBucketMaxTokens ? kernels.lengthBucket : 1
     }
 
     /// Pointer logits for each job's hints over each window of its text, [job][hint][window];
@@ -107,12 +123,14 @@ public final class SiameseUIEModel<K: EncoderKernels> {
         let allHints = jobs.flatMap(\.hints)
         guard !allHints.isEmpty else { return jobs.map { _ in [] } }
 
+        let bucket = hintBucket(jobs)
+
         // Lower layers over all hints at once (masked when bucket padding may follow a hint).
         // Hint positions continue after the window length of the hint's text.
         var hintIDs: [Int32] = [], hintPositions: [Int32] = [], hintMask: [UInt8] = [], hintRows: [Int] = []
         for job in jobs {
             for hint in job.hints {
-                let rows = bucketed(hint.count), last = job.text.windowLength + hint.count - 1
+                let rows = bucketed(hint.count, bucket), last = job.text.windowLength + hint.count - 1
                 hintIDs += hint + [Int32](repeating: 0, count: rows - hint.count)
                 hintPositions += (0..<hint.count).map { Int32(job.text.windowLength + $0) } + paddingPositions(after: last, count: rows - hint.count)
                 hintMask += [UInt8](repeating: 1, count: hint.count) + [UInt8](repeating: 0, count: rows - hint.count)
