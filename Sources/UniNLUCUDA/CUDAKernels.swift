@@ -138,15 +138,23 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     }
 
     /// Every GEMM tuned so far at M rows: ("NxK", plus " gelu", " residual" or " S slices"; the
-    /// autotune's timing of each candidate, empty where it timed none), sorted.
-    public func gemmTimings(rows m: Int) -> [(shape: String, timings: [(candidate: String, microseconds: Double)])] {
+    /// autotune's timing of each candidate, empty where it timed none; the row count whose timing it
+    /// took instead, GemmEngine.rowClass), sorted.
+    public func gemmTimings(rows m: Int) -> [(shape: String, timings: [(candidate: String, microseconds: Double)], timedAtRows: Int?)] {
         gemm.plans.filter { $0.key.m == m }.map { key, plan in
             var shape = "\(key.n)x\(key.k)"
             if key.gelu { shape += " gelu" }
             if key.residual { shape += " residual" }
             if key.splits > 0 { shape += " \(key.splits) slices" }
-            return (shape, plan.timings)
+            return (shape, plan.timings, plan.timedAtRows)
         }.sorted { $0.shape < $1.shape }
+    }
+
+    /// The row count whose autotune chose the fused-epilogue GEMM of this shape at `m` rows: `m`
+    /// itself, another row count of its class (GemmEngine.rowClass), or nil before its first use.
+    public func gemmTimedAtRows(rows m: Int, out n: Int, in k: Int, gelu: Bool, residual: Bool) -> Int? {
+        guard let plan = gemm.plans[GemmEngine.Key(m: m, n: n, k: k, gelu: gelu, residual: residual)] else { return nil }
+        return plan.timedAtRows ?? m
     }
 
     /// The kernel library compiled for `context`'s device: the cubin a plan stores.

@@ -142,14 +142,19 @@ public enum CUDABenchmark {
         func text(_ splits: Int?) -> String { splits.map { $0 == 0 ? "unfused" : "\($0) K slices" } ?? "unfused (not timed)" }
         log("encoder \(shape): linear + residual + LayerNorm: attention output \(text(attention)), FFN output \(text(output))")
         let choices = kernels.gemmTimings(rows: rows)
-        for choice in choices where !choice.timings.isEmpty {
-            log("encoder \(shape): GEMM autotune \(choice.shape) (µs a run): "
-                + choice.timings.map { String(format: "%@ %.2f", $0.candidate, $0.microseconds) }.joined(separator: ", "))
+        for choice in choices {
+            if let timedAt = choice.timedAtRows {
+                log("encoder \(shape): GEMM \(choice.shape): the algorithm timed at \(timedAt) rows (same row class)")
+            } else if !choice.timings.isEmpty {
+                log("encoder \(shape): GEMM autotune \(choice.shape) (µs a run): "
+                    + choice.timings.map { String(format: "%@ %.2f", $0.candidate, $0.microseconds) }.joined(separator: ", "))
+            }
         }
         return [("residual_norm_splits", .object([("attention_output", .number(Double(attention ?? 0))), ("ffn_output", .number(Double(output ?? 0)))])),
                 ("gemm_autotune_us", .object(choices.map { choice in
                     (choice.shape, .object(choice.timings.map { ($0.candidate, .number($0.microseconds)) }))
-                }))]
+                })),
+                ("gemm_timed_at_rows", .object(choices.compactMap { choice in choice.timedAtRows.map { (choice.shape, .number(Double($0))) } }))]
     }
 
     /// `count` texts of different lengths from `text`: the text, then the text extended by 1, 2, …

@@ -136,9 +136,12 @@ public enum CUDACheck {
                 (1, 768, 2304, .none, false), (7, 768, 768, .none, true), (129, 768, 3072, .gelu, false),
                 (128, 3072, 768, .none, true), (5, 768, 2, .none, false), (33, 100, 37, .gelu, false),
                 (9, 32, 64, .gelu, false), (3, 64, 32, .none, true), (4, 48, 40, .gelu, true),
+                // Row counts of a class (up to a power of two) after a timed one take its algorithm, once cuBLASLt accepts it:
+                // 100 and 120 rows that of 128 above; 128 rows that of 65.
+                (100, 3072, 768, .none, true), (120, 3072, 768, .none, true), (65, 768, 3072, .gelu, false), (128, 768, 3072, .gelu, false),
             ]
             for c in linearCases {
-                let vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual)"
+                var vars = "m=\(c.m) k=\(c.k) n=\(c.n) act=\(c.act == .gelu ? "gelu" : "none") residual=\(c.residual)"
                 do {
                     let x = rng.floats(c.m * c.k)
                     let scale = 1 / Float(c.k).squareRoot()
@@ -151,6 +154,9 @@ public enum CUDACheck {
                     let out = try gpu.download(gpu.linear(
                         gpu.upload(x, rows: c.m, columns: c.k), gpu.makeLinear(weight: w, bias: b, outFeatures: c.n, inFeatures: c.k),
                         activation: c.act, residual: c.residual ? try gpu.upload(r, rows: c.m, columns: c.n) : nil))
+                    if let timed = gpu.gemmTimedAtRows(rows: c.m, out: c.n, in: c.k, gelu: c.act == .gelu, residual: c.residual), timed != c.m {
+                        vars += " (algorithm timed at m=\(timed))"
+                    }
                     record("linear", vars, out, ref, gemm: true)
                 } catch { fail("linear", vars, error) }
             }

@@ -6,7 +6,10 @@ import CCUDA
 // epilogue adds b along D's rows. Residual uses beta = 1 with C = residual. Each (M, N, K,
 // epilogue, residual) gets descriptors once and an algorithm chosen by timing cuBLASLt's top
 // heuristic candidates on the first call (a short autotune); shapes with no candidate report
-// `false` so the caller runs the fallback kernel.
+// `false` so the caller runs the fallback kernel. Row counts of one class (`rowClass`) share that
+// timing: a new M takes the algorithm timed for the first M of its class when
+// cuBLASLt confirms it supports the new shape, so that a server meeting a new batch length does not
+// stop to time candidates again.
 //
 // `partials` is the split-K form without an epilogue: K cut into `splits` equal slices, one
 // strided-batched GEMM writing each slice's FP32 product, for a kernel of ours to sum with bias and
@@ -42,6 +45,19 @@ final class GemmEngine {
         var algo: cublasLtMatmulAlgo_t?
         /// Each timed candidate ("cublaslt 0" .. in cuBLASLt's heuristic order) and its µs a run.
         var timings: [(candidate: String, microseconds: Double)] = []
+        /// The row count whose timing chose `algo`, when it was not timed at this key's own.
+        var timedAtRows: Int?
+    }
+
+    /// Row counts whose GEMMs share one timing: up to 128 rows, those up to the same power of two;
+    /// above, each its own. Shared above 128 rows, the timing cost the forwards there: 8x200 with
+    /// 14x128's (or 16x128's) algorithms 7-10% slower, 5x300 with 12x128's 2% (H200,
+    /// bench/results/2026-12-04-gemm-row-classes-h200.txt); up to 128 rows it cost nothing measurable.
+    static let sharedRowLimit = 128
+
+    static func rowClass(_ m: Int) -> Int {
+        guard m <= sharedRowLimit else { return m }
+        return m <= 1 ? 1 : 1 << (Int.bitWidth - (m - 1).leadingZeroBitCount)
     }
 
     let api: BLASLtAPI
@@ -52,6 +68,8 @@ final class GemmEngine {
     private var preference: cublasLtMatmulPreference_t?
     var plans: [Key: Plan] = [:]
     var autotune = true
+    /// Times every row count on its own (UNINLU_GEMM_TUNE=exact) instead of sharing a class's timing.
+    var exactRowTuning = getenvString("UNINLU_GEMM_TUNE") == "exact"
     /// Candidates timed per shape (cuBLASLt's heuristic order otherwise); UNINLU_GEMM_CANDIDATES sets it
     /// (1 to 16). Timing 12 instead of 6 gave the same forwards at 1x128 and 16x128 on an H200
     /// (scripts/gpu/small-batch.sh, 2026-12-03), so the autotune stays short.
@@ -187,11 +205,28 @@ final class GemmEngine {
             plan = try makePlan(key)
             plans[key] = plan
             if let bias = operands.bias { try setBias(plan, bias) }
-            try choose(plan, operands)
+            if !reuseClassTiming(plan, key) { try choose(plan, operands) }
         }
         guard var algo = plan.algo else { return false }
         if let bias = operands.bias { try setBias(plan, bias) }
         try api.check(run(plan, algo: &algo, operands), call())
+        return true
+    }
+
+    /// Takes the algorithm timed for another row count of `key`'s class (same N, K, epilogue and
+    /// slices) when cuBLASLt accepts it for this shape. False: time this one.
+    private func reuseClassTiming(_ plan: Plan, _ key: Key) -> Bool {
+        guard autotune, !exactRowTuning else { return false }
+        let rowClass = Self.rowClass(key.m)
+        guard let (donorKey, donor) = plans.first(where: { other, candidate in
+            other.m != key.m && Self.rowClass(other.m) == rowClass && other.n == key.n && other.k == key.k && other.gelu == key.gelu
+                && other.residual == key.residual && other.splits == key.splits && candidate.algo != nil && candidate.timedAtRows == nil
+        }), var algo = donor.algo else { return false }
+        var result = cublasLtMatmulHeuristicResult_t()
+        guard api.cublasLtMatmulAlgoCheck(handle, plan.desc, plan.a, plan.b, plan.c, plan.d, &algo, &result) == 0,
+              result.state == 0, result.workspaceSize <= Self.workspaceBytes else { return false }
+        plan.algo = algo
+        plan.timedAtRows = donorKey.m
         return true
     }
 

@@ -19,6 +19,7 @@ struct BLASLtAPI: @unchecked Sendable {
     let cublasLtMatmulPreferenceDestroy: PFN_cublasLtMatmulPreferenceDestroy
     let cublasLtMatmulPreferenceSetAttribute: PFN_cublasLtMatmulPreferenceSetAttribute
     let cublasLtMatmulAlgoGetHeuristic: PFN_cublasLtMatmulAlgoGetHeuristic
+    let cublasLtMatmulAlgoCheck: PFN_cublasLtMatmulAlgoCheck
     let cublasLtMatmul: PFN_cublasLtMatmul
 
     static let candidates = ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"]
@@ -40,6 +41,7 @@ struct BLASLtAPI: @unchecked Sendable {
         cublasLtMatmulPreferenceDestroy = try l.symbol("cublasLtMatmulPreferenceDestroy")
         cublasLtMatmulPreferenceSetAttribute = try l.symbol("cublasLtMatmulPreferenceSetAttribute")
         cublasLtMatmulAlgoGetHeuristic = try l.symbol("cublasLtMatmulAlgoGetHeuristic")
+        cublasLtMatmulAlgoCheck = try l.symbol("cublasLtMatmulAlgoCheck")
         cublasLtMatmul = try l.symbol("cublasLtMatmul")
     }
 
