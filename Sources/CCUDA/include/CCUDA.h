@@ -152,26 +152,6 @@ _Static_assert(sizeof(cublasLtMatmulHeuristicResult_t) == 96, "cublasLtMatmulHeu
 // cublasLtMatrixLayoutAttribute_t: int32_t batch count, int64_t element offset between batches
 #define UNINLU_CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT 5
 #define UNINLU_CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET 6
-// cublasLtMatmulAlgoCapAttributes_t
-#define UNINLU_CUBLASLT_ALGO_CAP_SPLITK_SUPPORT 0
-#define UNINLU_CUBLASLT_ALGO_CAP_REDUCTION_SCHEME_MASK 1
-#define UNINLU_CUBLASLT_ALGO_CAP_CTA_SWIZZLING_SUPPORT 2
-#define UNINLU_CUBLASLT_ALGO_CAP_TILE_IDS 6
-#define UNINLU_CUBLASLT_ALGO_CAP_CUSTOM_OPTION_MAX 7
-#define UNINLU_CUBLASLT_ALGO_CAP_EPILOGUE_MASK 12
-#define UNINLU_CUBLASLT_ALGO_CAP_STAGES_IDS 13
-// cublasLtMatmulAlgoConfigAttributes_t (ID int32_t; TILE, SPLITK int32_t, REDUCTION, SWIZZLING, CUSTOM, STAGES uint32_t)
-#define UNINLU_CUBLASLT_ALGO_CONFIG_ID 0
-#define UNINLU_CUBLASLT_ALGO_CONFIG_TILE_ID 1
-#define UNINLU_CUBLASLT_ALGO_CONFIG_SPLITK_NUM 2
-#define UNINLU_CUBLASLT_ALGO_CONFIG_REDUCTION_SCHEME 3
-#define UNINLU_CUBLASLT_ALGO_CONFIG_CTA_SWIZZLING 4
-#define UNINLU_CUBLASLT_ALGO_CONFIG_CUSTOM_OPTION 5
-#define UNINLU_CUBLASLT_ALGO_CONFIG_STAGES_ID 6
-// cublasLtReductionScheme_t (OUTPUT_TYPE, 4, sums in FP16 and is never searched)
-#define UNINLU_CUBLASLT_REDUCTION_SCHEME_NONE 0
-#define UNINLU_CUBLASLT_REDUCTION_SCHEME_INPLACE 1
-#define UNINLU_CUBLASLT_REDUCTION_SCHEME_COMPUTE_TYPE 2
 
 typedef size_t (*PFN_cublasLtGetVersion)(void);
 typedef const char *(*PFN_cublasLtGetStatusName)(cublasStatus_t status);
@@ -197,19 +177,6 @@ typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoGetHeuristic)(
 typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoCheck)(
     cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, cublasLtMatrixLayout_t a, cublasLtMatrixLayout_t b,
     cublasLtMatrixLayout_t c, cublasLtMatrixLayout_t d, const cublasLtMatmulAlgo_t *algo, cublasLtMatmulHeuristicResult_t *result);
-// The algorithm search (GemmAlgoSearch.swift): every algorithm id, its capabilities and configurations.
-typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoGetIds)(
-    cublasLtHandle_t handle, int computeType, int scaleType, int aType, int bType, int cType, int dType, int requested,
-    int *ids, int *returned);
-typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoInit)(
-    cublasLtHandle_t handle, int computeType, int scaleType, int aType, int bType, int cType, int dType, int algoId,
-    cublasLtMatmulAlgo_t *algo);
-typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoCapGetAttribute)(const cublasLtMatmulAlgo_t *algo, int attribute, void *buffer,
-                                                                size_t bytes, size_t *written);
-typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoConfigSetAttribute)(cublasLtMatmulAlgo_t *algo, int attribute,
-                                                                   const void *buffer, size_t bytes);
-typedef cublasStatus_t (*PFN_cublasLtMatmulAlgoConfigGetAttribute)(const cublasLtMatmulAlgo_t *algo, int attribute,
-                                                                   void *buffer, size_t bytes, size_t *written);
 typedef cublasStatus_t (*PFN_cublasLtMatmul)(
     cublasLtHandle_t handle, cublasLtMatmulDesc_t desc, const void *alpha, const void *a, cublasLtMatrixLayout_t aLayout,
     const void *b, cublasLtMatrixLayout_t bLayout, const void *beta, const void *c, cublasLtMatrixLayout_t cLayout,

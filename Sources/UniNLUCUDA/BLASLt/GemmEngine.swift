@@ -63,15 +63,13 @@ final class GemmEngine {
     let api: BLASLtAPI
     let context: CUDAContext
     let precision: CUDAPrecision
-    private(set) var handle: cublasLtHandle_t?
+    private var handle: cublasLtHandle_t?
     private let workspace: OwnedDeviceMemory
     private var preference: cublasLtMatmulPreference_t?
     var plans: [Key: Plan] = [:]
     var autotune = true
     /// Times every row count on its own (UNINLU_GEMM_TUNE=exact) instead of sharing a class's timing.
     var exactRowTuning = getenvString("UNINLU_GEMM_TUNE") == "exact"
-    /// Also times the configurations enumerated by hand (UNINLU_GEMM_SEARCH=all, GemmAlgoSearch.swift).
-    var searchAll = GemmEngine.searchFromEnvironment
     /// Candidates timed per shape (cuBLASLt's heuristic order otherwise); UNINLU_GEMM_CANDIDATES sets it
     /// (1 to 16). Timing 12 instead of 6 gave the same forwards at 1x128 and 16x128 on an H200
     /// (scripts/gpu/small-batch.sh, 2026-12-03), so the autotune stays short.
@@ -161,7 +159,7 @@ final class GemmEngine {
         try api.check(api.cublasLtMatmulDescSetAttribute(plan.desc, Int32(UNINLU_CUBLASLT_MATMUL_DESC_BIAS_POINTER), &pointer, 8), "set BIAS_POINTER")
     }
 
-    func run(_ plan: Plan, algo: inout cublasLtMatmulAlgo_t, _ o: Operands) -> cublasStatus_t {
+    private func run(_ plan: Plan, algo: inout cublasLtMatmulAlgo_t, _ o: Operands) -> cublasStatus_t {
         var alpha: Float = 1, beta: Float = o.residual == nil ? 0 : 1
         return api.cublasLtMatmul(
             handle, plan.desc, &alpha, UnsafeRawPointer(bitPattern: UInt(o.weight)), plan.a, UnsafeRawPointer(bitPattern: UInt(o.x)), plan.b,
@@ -242,30 +240,21 @@ final class GemmEngine {
             handle, plan.desc, plan.a, plan.b, plan.c, plan.d, preference, Int32(results.count), &results, &returned)
         let usable = status == 0 ? results.prefix(Int(returned)).filter { $0.state == 0 && $0.workspaceSize <= Self.workspaceBytes } : []
         plan.algo = usable.first?.algo
-        guard autotune else { return }
+        guard autotune, usable.count > 1 else { return }
         var best = Double.infinity
-        if usable.count > 1 {
-            for (index, candidate) in usable.prefix(autotuneCandidates).enumerated() {
-                var algo = candidate.algo
-                guard let micros = try time({ self.run(plan, algo: &algo, operands) == 0 }) else { continue }
-                plan.timings.append(("cublaslt \(index)", micros))
-                guard micros < best else { continue }
-                best = micros
-                plan.algo = candidate.algo
-            }
-        }
-        if searchAll {
-            let search = searchedConfigurations(plan, operands.key)
-            guard let found = try timeSearched(plan, operands, search.found) else { return }
-            let summary = "search (\(search.found.count) of \(search.checked) accepted\(search.capped ? ", capped" : ""))"
-            plan.timings += found.ranked.prefix(3).enumerated().map { ("\(summary) \($0.offset): \($0.element.0)", $0.element.1) }
-            if found.microseconds < best || plan.algo == nil { plan.algo = found.best.algo }
+        for (index, candidate) in usable.prefix(autotuneCandidates).enumerated() {
+            var algo = candidate.algo
+            guard let micros = try time({ self.run(plan, algo: &algo, operands) == 0 }) else { continue }
+            plan.timings.append(("cublaslt \(index)", micros))
+            guard micros < best else { continue }
+            best = micros
+            plan.algo = candidate.algo
         }
     }
 
     /// Microseconds a run of `body` takes: one untimed run, then `autotuneRepeats` queued behind a
     /// stream hold. Nil when a run reports failure.
-    func time(_ body: () throws -> Bool) throws -> Double? {
+    private func time(_ body: () throws -> Bool) throws -> Double? {
         guard try body() else { return nil }
         let start = try context.makeEvent(), end = try context.makeEvent()
         try holdStream?(autotuneRepeats)

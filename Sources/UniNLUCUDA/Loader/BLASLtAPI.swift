@@ -21,11 +21,6 @@ struct BLASLtAPI: @unchecked Sendable {
     let cublasLtMatmulAlgoGetHeuristic: PFN_cublasLtMatmulAlgoGetHeuristic
     let cublasLtMatmulAlgoCheck: PFN_cublasLtMatmulAlgoCheck
     let cublasLtMatmul: PFN_cublasLtMatmul
-    let cublasLtMatmulAlgoGetIds: PFN_cublasLtMatmulAlgoGetIds
-    let cublasLtMatmulAlgoInit: PFN_cublasLtMatmulAlgoInit
-    let cublasLtMatmulAlgoCapGetAttribute: PFN_cublasLtMatmulAlgoCapGetAttribute
-    let cublasLtMatmulAlgoConfigSetAttribute: PFN_cublasLtMatmulAlgoConfigSetAttribute
-    let cublasLtMatmulAlgoConfigGetAttribute: PFN_cublasLtMatmulAlgoConfigGetAttribute
 
     static let candidates = ["libcublasLt.so.13", "libcublasLt.so.12", "libcublasLt.so"]
 
@@ -48,11 +43,6 @@ struct BLASLtAPI: @unchecked Sendable {
         cublasLtMatmulAlgoGetHeuristic = try l.symbol("cublasLtMatmulAlgoGetHeuristic")
         cublasLtMatmulAlgoCheck = try l.symbol("cublasLtMatmulAlgoCheck")
         cublasLtMatmul = try l.symbol("cublasLtMatmul")
-        cublasLtMatmulAlgoGetIds = try l.symbol("cublasLtMatmulAlgoGetIds")
-        cublasLtMatmulAlgoInit = try l.symbol("cublasLtMatmulAlgoInit")
-        cublasLtMatmulAlgoCapGetAttribute = try l.symbol("cublasLtMatmulAlgoCapGetAttribute")
-        cublasLtMatmulAlgoConfigSetAttribute = try l.symbol("cublasLtMatmulAlgoConfigSetAttribute")
-        cublasLtMatmulAlgoConfigGetAttribute = try l.symbol("cublasLtMatmulAlgoConfigGetAttribute")
     }
 
     func check(_ status: cublasStatus_t, _ call: @autoclosure () -> String) throws {
