@@ -87,6 +87,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
         .flatMap { ResidualLayerNormKernel.candidateSplits.contains($0) ? $0 : nil }
     /// The timed split count per shape, rows rounded up to a power of two (ResidualLayerNormKernel.swift; 0: unfused).
     var residualNormSplits: [ResidualLayerNormOp.Shape: Int] = [:]
+    /// Each timed candidate per shape (split count, 0 unfused; µs a run), for `uninlu bench`'s log.
+    var residualNormTimings: [ResidualLayerNormOp.Shape: [(splits: Int, microseconds: Double)]] = [:]
     /// Seconds spent compiling the kernel library with NVRTC at start.
     public let compileSeconds: Double
     public let cubinBytes: Int
@@ -286,6 +288,12 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     /// The timed split count for this shape, once chosen (0: unfused).
     public func residualNormChoice(rows: Int, out: Int, in inFeatures: Int) -> Int? {
         residualNormSplits[ResidualLayerNormOp.Shape(rows: rows, out: out, in: inFeatures)]
+    }
+
+    /// The timing behind `residualNormChoice`: each candidate's split count (0: unfused) and µs a run;
+    /// empty when the choice was forced, read from a plan, or not made yet.
+    public func residualNormTimings(rows: Int, out: Int, in inFeatures: Int) -> [(splits: Int, microseconds: Double)] {
+        residualNormTimings[ResidualLayerNormOp.Shape(rows: rows, out: out, in: inFeatures)] ?? []
     }
 
     public func linearResidualNorm(_ x: CUDAMatrix, _ layer: CUDALinear, residual: CUDAMatrix, _ norm: CUDANorm) throws -> CUDAMatrix {

@@ -40,4 +40,13 @@ struct ResidualLayerNormSplitTests {
         #expect(Shape(rows: 1, out: 768, in: 768).m == 1)
         #expect(Shape(rows: 300, out: 768, in: 768).m == 512)
     }
+
+    @Test("the timed choice is the fastest candidate, a tie going to fewer slices")
+    func pick() {
+        #expect(ResidualLayerNormOp.pick([(0, 9.97), (1, 10.02), (2, 8.58), (3, 8.59), (4, 8.79)]) == 2)
+        #expect(ResidualLayerNormOp.pick([(3, 8.5), (2, 8.5), (0, 9)]) == 2)
+        #expect(ResidualLayerNormOp.pick([(0, 6.98), (2, 6.98)]) == 0)
+        #expect(ResidualLayerNormOp.pick([(0, 7.0), (1, 6.9)]) == 1)
+        #expect(ResidualLayerNormOp.pick([]) == 0)
+    }
 }
