@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Where the Rex model call spends its host time at large batches (the open question of
-# docs/cuda-backend.md, "third session"): the Rex benchmark, one shape at a time, with
+# docs/cuda-measurements.md, "third session"): the Rex benchmark, one shape at a time, with
 # UNINLU_TRACE_HOST=1, which makes RexUniNLUModel.tokenPairLogits print its phases to stderr
 # (inputs concatenated, attention layout built, mask columns checked, layer 0 queued, DeBERTa
 # layout staged, encoder queued, pair-score kernels queued, GPU done (a synchronize added only
