@@ -78,6 +78,8 @@ public final class CUDAKernels: EncoderKernels, @unchecked Sendable {
     public lazy var disentangledWideItems = getenvString("UNINLU_DEBERTA_WIDE_ITEMS").flatMap(Int.init) ?? context.info.multiprocessorCount / 2
     /// LayerNorm always by the block-per-row kernel (UNINLU_LAYERNORM=block; the check runs both).
     public var blockLayerNorm = getenvString("UNINLU_LAYERNORM") == "block"
+    /// Rex pair scores with the earlier 16x16-tile kernel (UNINLU_PAIR_SCORES=tiles16) instead of 64x64 tiles.
+    public var pairScoresTiles16 = getenvString("UNINLU_PAIR_SCORES") == "tiles16"
     /// `linearResidualNorm` may take split-K partial products summed by the LayerNorm kernel, where
     /// timing at first use says it is faster (UNINLU_RESIDUAL_NORM=unfused: always GEMM, then LayerNorm).
     public var fusedResidualNorm = getenvString("UNINLU_RESIDUAL_NORM") != "unfused"

@@ -233,7 +233,7 @@ extension CUDACheck {
             // rotaryPairScores: every pair rotated, and fewer frequencies than pairs (tail left as is)
             let rotaryCases: [(lengths: [Int], width: Int, pairs: Int)] = [
                 ([1, 7, 129], 32, 16), ([128], 768, 384), ([5, 33, 16], 64, 20), ([512], 768, 384),
-                ([Int](repeating: 40, count: 20) + [3], 768, 384),
+                ([Int](repeating: 40, count: 20) + [3], 768, 384), ([65, 3, 64], 30, 15), ([200, 1], 96, 48),
             ]
             for c in rotaryCases {
                 let vars = "lengths=\(c.lengths) width=\(c.width) frequencies=\(c.pairs)"

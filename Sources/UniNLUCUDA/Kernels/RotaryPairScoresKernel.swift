@@ -1,8 +1,10 @@
 import UniNLUCore
 // RexUniNLU's token-pair logits: `rotary_rotate` applies the interleaved (GPT-J) rotary embedding to
 // q and k of every row at its position id (angle = position · f in FP32, cosf/sinf) into FP32
-// buffers; `pair_scores` computes Z = q'·k'ᵀ per packed sequence with 16x16 shared-memory tiles,
-// FP32 throughout, into one FP32 buffer (sequence s at zOffsets[s], row-major n x n) for the host.
+// buffers; `pair_scores_t64` computes Z = q'·k'ᵀ per packed sequence, a 64x64 tile of Z per block
+// with 4x4 outputs per thread (8 shared loads per 16 FMAs), FP32 throughout, into one FP32 buffer
+// (sequence s at zOffsets[s], row-major n x n) for the host. `pair_scores` is the earlier form (16x16
+// tiles, one output per thread: 2 shared loads per FMA), kept for UNINLU_PAIR_SCORES=tiles16.
 
 enum RotaryPairScoresKernel {
     static let source = #"""
@@ -51,8 +53,52 @@ enum RotaryPairScoresKernel {
         }
         if (i < n && j < n) z[zOffsets[s] + (long)i * n + j] = acc;
     }
+    // Thread (tx, ty) of 16x16 owns rows ty + 16a and columns tx + 16b (a, b < 4) of the block's tile,
+    // so a warp reads 16 consecutive k values and 2 broadcast q values from shared memory per step.
+    extern "C" __global__ void __launch_bounds__(256) pair_scores_t64(const float* __restrict__ q, const float* __restrict__ k,
+            float* __restrict__ z, const int* __restrict__ offsets, const long long* __restrict__ zOffsets, int width) {
+        __shared__ float qs[16][65];
+        __shared__ float ks[16][65];
+        const int s = blockIdx.z;
+        const int start = offsets[s], n = offsets[s + 1] - start;
+        const int row0 = blockIdx.y * 64, col0 = blockIdx.x * 64;
+        if (row0 >= n || col0 >= n) return;   // uniform over the block
+        const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4, tid = threadIdx.x;
+        float acc[4][4] = {};
+        for (int p0 = 0; p0 < width; p0 += 16) {
+            #pragma unroll
+            for (int e = 0; e < 4; ++e) {
+                const int idx = tid + 256 * e, r = idx >> 4, c = idx & 15;
+                const bool inK = p0 + c < width;
+                qs[c][r] = (row0 + r < n && inK) ? q[(long)(start + row0 + r) * width + p0 + c] : 0.f;
+                ks[c][r] = (col0 + r < n && inK) ? k[(long)(start + col0 + r) * width + p0 + c] : 0.f;
+            }
+            __syncthreads();
+            #pragma unroll
+            for (int t = 0; t < 16; ++t) {
+                float qv[4], kv[4];
+                #pragma unroll
+                for (int a = 0; a < 4; ++a) { qv[a] = qs[t][ty + 16 * a]; kv[a] = ks[t][tx + 16 * a]; }
+                #pragma unroll
+                for (int a = 0; a < 4; ++a)
+                    #pragma unroll
+                    for (int b = 0; b < 4; ++b) acc[a][b] = fmaf(qv[a], kv[b], acc[a][b]);
+            }
+            __syncthreads();
+        }
+        #pragma unroll
+        for (int a = 0; a < 4; ++a) {
+            const int i = row0 + ty + 16 * a;
+            if (i >= n) continue;
+            #pragma unroll
+            for (int b = 0; b < 4; ++b) {
+                const int j = col0 + tx + 16 * b;
+                if (j < n) z[zOffsets[s] + (long)i * n + j] = acc[a][b];
+            }
+        }
+    }
     """#
-    static let names = ["rotary_rotate", "pair_scores"]
+    static let names = ["rotary_rotate", "pair_scores", "pair_scores_t64"]
 }
 
 enum RotaryPairScoresOp {
@@ -88,11 +134,18 @@ enum RotaryPairScoresOp {
              .pointer(stagedFrequencies.pointer), .int32(Int32(width)), .int32(Int32(pairs))])
         let offsets = try k.stageInt32(sequences.offsets.map { Int32($0) })
         let stagedZOffsets = try k.stageUInt64(zOffsets)
-        let tiles = (sequences.maxLength + 15) / 16
-        try k.context.launch(
-            k.function("pair_scores"), name: "pair_scores", grid: (tiles, tiles, sequences.count), block: (16, 16, 1),
-            [.pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
-             .int32(Int32(width))])
+        let arguments: [KernelArgument] = [
+            .pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
+            .int32(Int32(width))]
+        if k.pairScoresTiles16 {
+            let tiles = (sequences.maxLength + 15) / 16
+            try k.context.launch(
+                k.function("pair_scores"), name: "pair_scores", grid: (tiles, tiles, sequences.count), block: (16, 16, 1), arguments)
+        } else {
+            let tiles = (sequences.maxLength + 63) / 64
+            try k.context.launch(
+                k.function("pair_scores_t64"), name: "pair_scores_t64", grid: (tiles, tiles, sequences.count), block: (256, 1, 1), arguments)
+        }
         HostTrace.mark("pair-score kernels queued")
         if HostTrace.enabled {
             try k.context.synchronize()
