@@ -143,9 +143,10 @@ public enum CUDABenchmark {
         log("encoder \(shape): linear + residual + LayerNorm: attention output \(text(attention)), FFN output \(text(output))")
         let normTimings = [("attention_output", kernels.residualNormTimings(rows: rows, out: hidden, in: hidden)),
                            ("ffn_output", kernels.residualNormTimings(rows: rows, out: hidden, in: intermediate))]
+        func candidate(_ splits: Int) -> String { splits == 0 ? "unfused" : "\(splits)" }
         for (name, timings) in normTimings where !timings.isEmpty {
             log("encoder \(shape): linear + residual + LayerNorm timed, \(name) (µs a run): "
-                + timings.map { String(format: "%@ %.2f", $0.splits == 0 ? "unfused" : "\($0.splits)", $0.microseconds) }.joined(separator: ", "))
+                + timings.map { String(format: "%@ %.2f", candidate($0.splits), $0.microseconds) }.joined(separator: ", "))
         }
         let choices = kernels.gemmTimings(rows: rows)
         for choice in choices {
@@ -158,7 +159,7 @@ public enum CUDABenchmark {
         }
         return [("residual_norm_splits", .object([("attention_output", .number(Double(attention ?? 0))), ("ffn_output", .number(Double(output ?? 0)))])),
                 ("residual_norm_timed_us", .object(normTimings.map { name, timings in
-                    (name, .object(timings.map { ($0.splits == 0 ? "unfused" : "\($0.splits)", .number($0.microseconds)) }))
+                    (name, .object(timings.map { (candidate($0.splits), .number($0.microseconds)) }))
                 })),
                 ("gemm_autotune_us", .object(choices.map { choice in
                     (choice.shape, .object(choice.timings.map { ($0.candidate, .number($0.microseconds)) }))

@@ -164,11 +164,7 @@ enum ResidualLayerNormOp {
     /// output unfused, and BERT 1x128 went from 0.383-0.393 to 0.393-0.395 ms
     /// (bench/results/2026-12-04-residual-norm-margin-h200.txt).
     static func pick(_ timed: [(splits: Int, microseconds: Double)]) -> Int {
-        var best: (splits: Int, micros: Double)?
-        for entry in timed.sorted(by: { $0.splits < $1.splits }) where entry.microseconds < best?.micros ?? .infinity {
-            best = (entry.splits, entry.microseconds)
-        }
-        return best?.splits ?? 0
+        timed.min { ($0.microseconds, $0.splits) < ($1.microseconds, $1.splits) }?.splits ?? 0
     }
 
     /// Times the unfused path and each split count on the real operands (one untimed run, which also

@@ -134,18 +134,13 @@ enum RotaryPairScoresOp {
              .pointer(stagedFrequencies.pointer), .int32(Int32(width)), .int32(Int32(pairs))])
         let offsets = try k.stageInt32(sequences.offsets.map { Int32($0) })
         let stagedZOffsets = try k.stageUInt64(zOffsets)
-        let arguments: [KernelArgument] = [
-            .pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
-            .int32(Int32(width))]
-        if k.pairScoresTiles16 {
-            let tiles = (sequences.maxLength + 15) / 16
-            try k.context.launch(
-                k.function("pair_scores"), name: "pair_scores", grid: (tiles, tiles, sequences.count), block: (16, 16, 1), arguments)
-        } else {
-            let tiles = (sequences.maxLength + 63) / 64
-            try k.context.launch(
-                k.function("pair_scores_t64"), name: "pair_scores_t64", grid: (tiles, tiles, sequences.count), block: (256, 1, 1), arguments)
-        }
+        // One block per tile of Z: 16x16 outputs on 16x16 threads, or 64x64 on 256 threads.
+        let (name, tile, block) = k.pairScoresTiles16 ? ("pair_scores", 16, (16, 16, 1)) : ("pair_scores_t64", 64, (256, 1, 1))
+        let tiles = (sequences.maxLength + tile - 1) / tile
+        try k.context.launch(
+            k.function(name), name: name, grid: (tiles, tiles, sequences.count), block: block,
+            [.pointer(q.pointer), .pointer(kk.pointer), .pointer(z.pointer), .pointer(offsets.pointer), .pointer(stagedZOffsets.pointer),
+             .int32(Int32(width))])
         HostTrace.mark("pair-score kernels queued")
         if HostTrace.enabled {
             try k.context.synchronize()
